@@ -1,0 +1,53 @@
+"""The composition root: every entry point (polling, webhook, CLI, tests) builds the desk here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.config import Settings, load_settings
+from handlers.desk import Clock, Desk
+from store import migrate
+from store.db import Database
+from store.models import utcnow
+
+
+@dataclass
+class Services:
+    """The wired desk: settings, database and the handlers' policy."""
+
+    settings: Settings
+    db: Database
+    desk: Desk
+    clock: Clock
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()
+
+
+def bootstrap(
+    settings: Settings | None = None, *, clock: Clock = utcnow, upgrade: bool = True
+) -> Services:
+    """Load settings, bring the schema up to date and wire the desk."""
+    settings = settings or load_settings()
+    if upgrade:
+        migrate.upgrade(settings.database_url)
+    opens, closes = settings.hours
+    desk = Desk(
+        timezone=ZoneInfo(settings.timezone),
+        default_language=settings.default_language,
+        opens=opens,
+        closes=closes,
+        visit_window_hours=settings.visit_window_hours,
+        staff_groups=settings.staff_groups,
+        clock=clock,
+    )
+    return Services(settings=settings, db=Database(settings.database_url), desk=desk, clock=clock)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Plain, timestamped logs; the HTTP client's per-request lines only at debug level."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)

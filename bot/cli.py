@@ -1,0 +1,170 @@
+"""The `propdesk` command: run the bot, migrate the database, import units and prices."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.bootstrap import Services, bootstrap, configure_logging
+from bot.config import ConfigError, load_settings
+from store import migrate
+from store.imports import ImportReport
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+
+NO_TOKEN = """\
+TELEGRAM_BOT_TOKEN is not set.
+To get one: open Telegram, talk to @BotFather, send /newbot and follow the steps; it replies
+with a token like 123456789:AAE...  Then run:
+    export TELEGRAM_BOT_TOKEN=123456789:AAE...
+or put TELEGRAM_BOT_TOKEN=... in a .env file here, and start again."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `propdesk` console command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_USAGE
+    configure_logging(logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="propdesk", description="A property service desk (物业客服) in a chat bot."
+    )
+    sub = parser.add_subparsers(title="commands")
+
+    run = sub.add_parser("run", help="run the Telegram bot (long polling, or --webhook)")
+    run.add_argument("--webhook", action="store_true",
+                     help="serve an ASGI webhook app instead of long polling "
+                          "(needs PROPDESK_WEBHOOK_URL and PROPDESK_WEBHOOK_SECRET)")
+    run.add_argument("--verbose", action="store_true", help="log every request")
+    run.set_defaults(func=_run)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(title="db commands")
+    up = db_sub.add_parser("upgrade", help="create or upgrade the schema to the latest revision")
+    up.set_defaults(func=_db_upgrade)
+
+    units = sub.add_parser("units", help="the unit registry (房号)")
+    units_sub = units.add_subparsers(title="units commands")
+    u_imp = units_sub.add_parser(
+        "import", help="import units from CSV: building,unit,room,owner_name,phones")
+    u_imp.add_argument("file", type=Path)
+    u_imp.set_defaults(func=_units_import)
+
+    prices = sub.add_parser("prices", help="the paid-service price list (收费标准)")
+    prices_sub = prices.add_subparsers(title="prices commands")
+    p_imp = prices_sub.add_parser(
+        "import", help="import the price list from CSV or YAML: "
+                       "code,category,name_zh,name_en,unit,price")
+    p_imp.add_argument("file", type=Path)
+    p_imp.set_defaults(func=_prices_import)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.telegram_bot_token:
+        print(NO_TOKEN, file=sys.stderr)
+        return EXIT_CONFIG
+    if args.webhook and not (settings.webhook_url and settings.webhook_secret):
+        print("invalid setting PROPDESK_WEBHOOK_URL: --webhook needs PROPDESK_WEBHOOK_URL and "
+              "PROPDESK_WEBHOOK_SECRET", file=sys.stderr)
+        return EXIT_CONFIG
+    services = bootstrap(settings)
+    try:
+        asyncio.run(_serve(services, webhook=args.webhook))
+    finally:
+        services.close()
+    return EXIT_OK
+
+
+async def _serve(services: Services, *, webhook: bool) -> None:
+    import uvicorn
+
+    from bot.telegram.app import TelegramDesk
+    from bot.web import webhook_app, webhook_path
+
+    desk = TelegramDesk(services, webhook=webhook)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await desk.start()
+    me = desk.application.bot
+    logging.getLogger("propdesk").info(
+        "propdesk is running as @%s (%s); press Ctrl+C to stop", me.username,
+        "webhook" if webhook else "long polling")
+    try:
+        if webhook:
+            settings = services.settings
+            app = webhook_app(desk, webhook_path(settings.webhook_url))
+            server = uvicorn.Server(uvicorn.Config(
+                app, host=settings.webhook_listen, port=settings.webhook_port, log_level="info"))
+            server_task = asyncio.create_task(server.serve())
+            await stop.wait()
+            server.should_exit = True
+            await server_task
+        else:
+            await stop.wait()
+    finally:
+        await desk.stop()
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    migrate.upgrade(settings.database_url)
+    print(f"database is at revision {migrate.current_revision(settings.database_url)}")
+    return EXIT_OK
+
+
+def _import(path: Path, importer: Callable[..., ImportReport], what: str) -> int:
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return EXIT_FAILED
+    services = bootstrap()
+    try:
+        with services.db.unit_of_work() as uow:
+            report = importer(uow.session, path)
+            if not report.ok:
+                for error in report.errors:
+                    print(f"{path}:{error.line}: {error.reason}", file=sys.stderr)
+                print(f"{len(report.errors)} bad rows; nothing was imported", file=sys.stderr)
+                return EXIT_FAILED
+            uow.commit()
+    finally:
+        services.close()
+    print(f"{what}: {report.added} added, {report.updated} updated, "
+          f"{report.unchanged} unchanged")
+    return EXIT_OK
+
+
+def _units_import(args: argparse.Namespace) -> int:
+    from store.units import import_units
+
+    return _import(args.file, import_units, "units")
+
+
+def _prices_import(args: argparse.Namespace) -> int:
+    from store.price_list import import_prices
+
+    return _import(args.file, import_prices, "price items")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""The PTB Application: updates in (polling or webhook), the outbox sender out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+
+from bot.bootstrap import Services
+from bot.outbox import OutboxSender
+from bot.telegram.delivery import TelegramDelivery
+from bot.telegram.inbound import to_inbound
+from handlers.inbox import handle_inbound
+
+log = logging.getLogger(__name__)
+
+
+class PerChatOrder(BaseUpdateProcessor):
+    """Different chats run concurrently; updates of one chat run one after another, in order."""
+
+    def __init__(self, max_concurrent_updates: int = 32) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[object, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers while holding its chat's lock."""
+        key = _chat_key(update)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def _chat_key(update: object) -> object:
+    if isinstance(update, Update) and update.effective_chat is not None:
+        return update.effective_chat.id
+    return id(update)
+
+
+class TelegramDesk:
+    """One running Telegram bot: the PTB application plus the outbox sender."""
+
+    def __init__(self, services: Services, *, webhook: bool = False) -> None:
+        self.services = services
+        self.webhook = webhook
+        self.application = build_application(services, webhook=webhook)
+        self.sender = OutboxSender(
+            services.db,
+            TelegramDelivery(self.application.bot),
+            services.clock,
+            services.settings.outbox_poll_seconds,
+        )
+        self.application.bot_data["desk"] = self
+
+    async def start(self) -> None:
+        """Start taking updates (long polling unless webhook mode) and delivering replies."""
+        await self.application.initialize()
+        await self.application.start()
+        if self.webhook:
+            settings = self.services.settings
+            if settings.webhook_url:
+                await self.application.bot.set_webhook(
+                    settings.webhook_url, secret_token=settings.webhook_secret or None,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+        elif self.application.updater is not None:
+            await self.application.updater.start_polling(
+                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES,
+            )
+        self.sender.start()
+        self.sender.notify()  # replies committed before a restart go out now
+
+    async def stop(self) -> None:
+        """Stop cleanly; anything not yet delivered stays in the outbox."""
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        await self.sender.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+
+def build_application(services: Services, *, webhook: bool = False) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A PTB Application wired to the desk's single update handler."""
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .concurrent_updates(PerChatOrder())
+    )
+    if webhook:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.add_handler(TypeHandler(Update, on_update))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Hand the update to the use cases in a worker thread, then wake the sender."""
+    desk: TelegramDesk = context.bot_data["desk"]
+    inbound = to_inbound(update)
+    if inbound is not None:
+        services = desk.services
+        await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
+        desk.sender.notify()
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except TelegramError:  # an expired query id is harmless
+            log.debug("could not answer callback query", exc_info=True)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log what escaped the use cases; the owner already got an apology from the inbox."""
+    log.error("update %r failed", update, exc_info=context.error)

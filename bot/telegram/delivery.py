@@ -1,0 +1,83 @@
+"""Deliver neutral Outbound messages through the Telegram Bot API."""
+
+from __future__ import annotations
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.outbox import Delivered, DeliveryResult, RetryLater, Undeliverable
+from bot.telegram.inbound import CHANNEL
+from handlers.messages import Outbound
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+def markup(message: Outbound) -> Markup:
+    """Inline buttons, a share-contact keyboard, or the removal of that keyboard."""
+    if message.ask_contact:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(message.ask_contact, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if message.buttons:
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+             for row in message.buttons]
+        )
+    if message.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+class TelegramDelivery:
+    """Sends outbox messages with a PTB Bot (its rate limiter spaces them out)."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, message: Outbound) -> DeliveryResult:
+        """Send or edit one message, classifying any failure."""
+        try:
+            sent = await self._send(message)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            return RetryLater(seconds, str(exc))
+        except Forbidden as exc:
+            return Undeliverable(str(exc))
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return Delivered(message.edit_message_id)
+            return Undeliverable(str(exc))
+        except (NetworkError, TelegramError) as exc:
+            return RetryLater(None, str(exc))
+        return Delivered(sent)
+
+    async def _send(self, message: Outbound) -> str | None:
+        reply_markup = markup(message)
+        if message.edit_message_id is not None:
+            inline = reply_markup if isinstance(reply_markup, InlineKeyboardMarkup) else None
+            await self.bot.edit_message_text(
+                message.text, chat_id=message.chat_id,
+                message_id=int(message.edit_message_id), reply_markup=inline,
+            )
+            return message.edit_message_id
+        if message.photo is not None:
+            sent = await self.bot.send_photo(
+                message.chat_id, message.photo, caption=message.text[:1024] or None,
+                reply_markup=reply_markup,
+            )
+        else:
+            sent = await self.bot.send_message(message.chat_id, message.text,
+                                               reply_markup=reply_markup)
+        return str(sent.message_id)

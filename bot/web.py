@@ -1,0 +1,59 @@
+"""The ASGI app that hosts webhooks (Telegram now; WeChat joins it later)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.telegram.app import TelegramDesk
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1_000_000  # Telegram updates are small; anything bigger is not from Telegram
+
+
+def webhook_app(desk: TelegramDesk, path: str = "/telegram") -> Starlette:
+    """Starlette app: POST Telegram updates to `path`; GET /healthz for load balancers."""
+
+    async def telegram_update(request: Request) -> Response:
+        secret = desk.services.settings.webhook_secret
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return PlainTextResponse("too large", status_code=413)
+        try:
+            data = json.loads(body)
+            update = Update.de_json(data, desk.application.bot)
+        except (ValueError, TypeError, KeyError):
+            return PlainTextResponse("bad update", status_code=400)
+        # answer only after the update is committed: if we die first, Telegram delivers it again
+        application = desk.application
+        await application.update_processor.process_update(
+            update, application.process_update(update)
+        )
+        return Response(status_code=200)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(
+        routes=[
+            Route(path, telegram_update, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+def webhook_path(url: str) -> str:
+    """The path part of the public webhook URL, where the app listens."""
+    from urllib.parse import urlparse
+
+    return urlparse(url).path or "/telegram"

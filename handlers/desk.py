@@ -1,0 +1,34 @@
+"""The desk's policy as the use cases see it: time zone, hours, language, groups, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from store.models import utcnow
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Settings the handlers need, free of any transport or config library."""
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    default_language: str = "zh"
+    opens: time = time(8, 0)
+    closes: time = time(18, 0)
+    visit_window_hours: int = 2
+    booking_days: int = 7
+    staff_groups: frozenset[str] = frozenset()
+    clock: Clock = utcnow
+
+    def now(self) -> datetime:
+        """The current time (UTC, aware); tests pass a controllable clock."""
+        return self.clock()
+
+    def local(self, moment: datetime) -> datetime:
+        """A moment in the property's time zone."""
+        return moment.astimezone(self.timezone)

@@ -1,0 +1,116 @@
+"""The main menu and what hangs off it: my requests, language, help."""
+
+from __future__ import annotations
+
+from handlers.i18n import translator
+from handlers.labels import category_label, event_label, money, status_label, window_label
+from handlers.turn import Turn
+from store.orders import order_of_owner, orders_of
+
+
+def show_menu(turn: Turn) -> None:
+    """Offer only what works: repair, my requests, language, help."""
+    _ = turn._
+    turn.say(
+        _("What can I do for you?"),
+        [
+            [turn.global_button(_("🔧 Report a repair"), "repair")],
+            [turn.global_button(_("📋 My requests"), "requests")],
+            [
+                turn.global_button(_("🌐 Language"), "language"),
+                turn.global_button(_("❓ Help"), "help"),
+            ],
+        ],
+    )
+
+
+def show_help(turn: Turn) -> None:
+    """Explain what the desk does and how to use it."""
+    _ = turn._
+    turn.say(
+        _("I am the property service desk.\n"
+          "• Report a repair: tell me what is wrong, add photos, choose \"come now\" or a visit "
+          "time. Repairs inside your home are charged per the price list, and you always see "
+          "and agree to the price first; public areas are free.\n"
+          "• My requests: see your requests and every step of their history.\n"
+          "Commands: /repair /requests /language /cancel /help"),
+        [[turn.global_button(_("« Menu"), "menu")]],
+    )
+
+
+def ask_language(turn: Turn) -> None:
+    """Offer the languages the desk speaks."""
+    _ = turn._
+    turn.say(
+        _("Choose your language:"),
+        [[turn.global_button("中文", "lang", "zh"), turn.global_button("English", "lang", "en")]],
+    )
+
+
+def set_language(turn: Turn, language: str) -> None:
+    """Switch the person's language and confirm in it."""
+    if language not in ("zh", "en"):
+        ask_language(turn)
+        return
+    turn.language = language
+    turn.convo.language = language
+    if turn.person is not None:
+        turn.person.language = language
+    _ = translator(language)
+    turn.say(_("Language set to English.") if language == "en" else _("Language set to Chinese."))
+    show_menu(turn)
+
+
+def show_requests(turn: Turn) -> None:
+    """List the owner's own recent orders with their status."""
+    _ = turn._
+    assert turn.person is not None
+    orders = orders_of(turn.session, turn.person.id, limit=10)
+    if not orders:
+        turn.say(_("You have no requests yet."), [[turn.global_button(_("🔧 Report a repair"),
+                                                                       "repair")]])
+        return
+    rows = [
+        [turn.global_button(f"{o.number} · {status_label(_, o.status)}", "order", str(o.id))]
+        for o in orders
+    ]
+    rows.append([turn.global_button(_("« Menu"), "menu")])
+    turn.say(_("Your requests (newest first). Tap one to see its history:"), rows)
+
+
+def show_order(turn: Turn, order_id: str) -> None:
+    """One of the owner's orders with its whole history; other people's orders stay hidden."""
+    _ = turn._
+    assert turn.person is not None
+    order = order_of_owner(turn.session, turn.person.id, int(order_id)) if order_id.isdigit() \
+        else None
+    if order is None:
+        turn.say(_("I could not find that request among yours."))
+        show_requests(turn)
+        return
+    desk = turn.desk
+    lines = [
+        f"{order.number} · {status_label(_, order.status)}",
+        _("Category: {category}").format(category=category_label(_, order.category)),
+        _("Where: {where}").format(
+            where=_("inside the home") if order.location == "home" else _("public area")),
+        _("Problem: {text}").format(text=order.description[:300]),
+    ]
+    if order.urgent:
+        lines.append(_("When: come now (urgent)"))
+    elif order.visit_start and order.visit_end:
+        lines.append(_("When: {window}").format(window=window_label(
+            turn.language, desk.local(order.visit_start), desk.local(order.visit_end))))
+    if order.quote_kind == "list" and order.quoted_fen is not None:
+        lines.append(_("Price: {amount} (materials at cost)").format(amount=money(order.quoted_fen)))
+    elif order.quote_kind == "on_site":
+        lines.append(_("Price: quoted on site"))
+    else:
+        lines.append(_("Price: free"))
+    lines.append("")
+    lines.append(_("History:"))
+    for event in order.events:
+        stamp = desk.local(event.at).strftime("%m-%d %H:%M")
+        extra = f" {money(event.amount_fen)}" if event.amount_fen is not None else ""
+        lines.append(f"{stamp} {event_label(_, event.action)}{extra}")
+    turn.say("\n".join(lines), [[turn.global_button(_("« My requests"), "requests")]])

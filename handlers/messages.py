@@ -1,0 +1,88 @@
+"""Channel-neutral messages: what a person sent (Inbound) and what the desk says (Outbound)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ChatKind = Literal["private", "group"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a person did in a chat: text, a button press, a photo or a shared contact."""
+
+    channel: str
+    update_id: str
+    chat_id: str
+    chat_kind: ChatKind
+    user_id: str
+    user_name: str = ""
+    language_hint: str | None = None
+    text: str | None = None
+    button: str | None = None  # callback data of a pressed button
+    button_message_id: str | None = None
+    photo: str | None = None  # channel file reference
+    album: str | None = None  # photos sent together share an album id
+    contact_phone: str | None = None
+    contact_user_id: str | None = None
+    location: tuple[float, float] | None = None
+
+    @property
+    def command(self) -> str | None:
+        """The bot command ("start", "cancel", ...) if the text is one."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        word = self.text[1:].split(maxsplit=1)[0] if len(self.text) > 1 else ""
+        return word.split("@", 1)[0].lower()
+
+    @property
+    def command_arg(self) -> str:
+        """What follows the command word, e.g. the deep-link payload of /start."""
+        parts = (self.text or "").split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice offered to the person; `data` comes back as `Inbound.button`."""
+
+    label: str
+    data: str
+
+
+@dataclass
+class Outbound:
+    """One message the desk sends; stored in the outbox as JSON until delivered."""
+
+    chat_id: str
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    ask_contact: str | None = None  # label of a "share my phone" keyboard button
+    remove_keyboard: bool = False  # take away the "share my phone" keyboard
+    photo: str | None = None
+    edit_message_id: str | None = None  # edit an earlier message instead of sending
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON-able form stored in the outbox."""
+        return {
+            "text": self.text,
+            "buttons": [[[b.label, b.data] for b in row] for row in self.buttons],
+            "ask_contact": self.ask_contact,
+            "remove_keyboard": self.remove_keyboard,
+            "photo": self.photo,
+            "edit_message_id": self.edit_message_id,
+        }
+
+    @classmethod
+    def from_payload(cls, chat_id: str, payload: dict[str, Any]) -> Outbound:
+        """Rebuild a message from its outbox JSON."""
+        return cls(
+            chat_id=chat_id,
+            text=payload["text"],
+            buttons=[[Button(label, data) for label, data in row] for row in payload["buttons"]],
+            ask_contact=payload.get("ask_contact"),
+            remove_keyboard=bool(payload.get("remove_keyboard")),
+            photo=payload.get("photo"),
+            edit_message_id=payload.get("edit_message_id"),
+        )

@@ -1,0 +1,157 @@
+"""Owner registration: name, home (checked against the registry), phone (R1)."""
+
+from __future__ import annotations
+
+from handlers.labels import masked_phone
+from handlers.menu import show_menu
+from handlers.steps import Step, choose_buttons_hint, enter, register
+from handlers.turn import Press, Turn
+from store.people import register_owner
+from store.phones import parse_phone, phone_matches
+from store.units import find_unit, similar_units
+
+NAME_LIMIT = 50
+
+
+def start_registration(turn: Turn) -> None:
+    """Greet a newcomer and ask for their name."""
+    _ = turn._
+    turn.say(_("Welcome to the property service desk! I can take repair requests and keep you "
+               "posted on them. First, a few details so we know who you are."))
+    enter(turn, "reg_name", {})
+
+
+def _ask_name(turn: Turn) -> None:
+    _ = turn._
+    turn.say(_("What is your name?"))
+
+
+def _on_name(turn: Turn) -> None:
+    _ = turn._
+    name = (turn.inbound.text or "").strip()
+    if not name:
+        turn.say(_("Please type your name."))
+        return
+    if len(name) > NAME_LIMIT:
+        turn.say(_("That is a bit long. Please keep your name under 50 characters."))
+        return
+    enter(turn, "reg_room", {"name": name})
+
+
+def _on_name_press(turn: Turn, press: Press) -> None:
+    _ask_name(turn)
+
+
+def _ask_room(turn: Turn) -> None:
+    _ = turn._
+    turn.say(
+        _("Which home do you live in? Type building-entrance-room, for example 3-2-1201."),
+        [[turn.button(_("« Back"), "back")]],
+    )
+
+
+def _on_room(turn: Turn) -> None:
+    _ = turn._
+    text = (turn.inbound.text or "").strip()
+    if not text:
+        turn.say(_("Please type your room, for example 3-2-1201."))
+        return
+    unit = find_unit(turn.session, text[:100])
+    if unit is not None:
+        _room_chosen(turn, unit.id, unit.code)
+        return
+    near = similar_units(turn.session, text[:100])
+    if near:
+        rows = [[turn.button(u.code, "room", str(u.id))] for u in near]
+        rows.append([turn.button(_("« Back"), "back")])
+        turn.say(_("I could not find {room} in our register. Did you mean:").format(room=text[:40]),
+                 rows)
+        return
+    turn.say(_("I could not find {room} in our register. Please check the number and type it "
+               "again, for example 3-2-1201.").format(room=text[:40]))
+
+
+def _on_room_press(turn: Turn, press: Press) -> None:
+    from store.models import Unit
+
+    if press.action == "back":
+        enter(turn, "reg_name", {})
+        return
+    if press.action == "room" and press.arg.isdigit():
+        unit = turn.session.get(Unit, int(press.arg))
+        if unit is not None:
+            _room_chosen(turn, unit.id, unit.code)
+            return
+    choose_buttons_hint(turn)
+
+
+def _room_chosen(turn: Turn, unit_id: int, code: str) -> None:
+    data = turn.draft
+    data.update(unit_id=unit_id, unit_code=code)
+    enter(turn, "reg_phone", data)
+
+
+def _ask_phone(turn: Turn) -> None:
+    _ = turn._
+    turn.say(
+        _("Room {room}. What is your mobile number? Tap the button below to share it, "
+          "or type it.").format(room=turn.draft.get("unit_code", "")),
+        [[turn.button(_("« Back"), "back")]],
+        ask_contact=_("📱 Share my phone number"),
+    )
+
+
+def _on_phone(turn: Turn) -> None:
+    _ = turn._
+    raw = turn.inbound.contact_phone or (turn.inbound.text or "").strip()
+    phone = parse_phone(raw[:40]) if raw else None
+    if phone is None:
+        turn.say(_("That does not look like a valid phone number. Please type an 11-digit "
+                   "mobile number, for example 138 1234 5678, or tap the share button."))
+        return
+    _finish(turn, phone)
+
+
+def _on_phone_press(turn: Turn, press: Press) -> None:
+    if press.action == "back":
+        data = turn.draft
+        enter(turn, "reg_room", {"name": data.get("name", "")})
+        return
+    choose_buttons_hint(turn)
+
+
+def _finish(turn: Turn, phone: str) -> None:
+    from store.models import Unit
+
+    _ = turn._
+    data = turn.draft
+    unit = turn.session.get(Unit, int(data["unit_id"]))
+    if unit is None:  # the registry changed under us: ask again
+        enter(turn, "reg_room", {"name": data.get("name", "")})
+        return
+    verified = phone_matches(unit, phone)
+    turn.person = register_owner(
+        turn.session,
+        channel=turn.inbound.channel,
+        external_id=turn.inbound.user_id,
+        name=str(data["name"]),
+        unit=unit,
+        phone=phone,
+        verified=verified,
+        language=turn.language,
+    )
+    turn.goto("idle", {})
+    if verified:
+        turn.say(_("Thank you, {name}! You are registered for {room} with {phone}.").format(
+            name=data["name"], room=unit.code, phone=masked_phone(phone)), remove_keyboard=True)
+    else:
+        turn.say(_("Thank you, {name}! {phone} is not the number we have on file for {room}, "
+                   "so our staff will check and confirm your registration. You will get a "
+                   "message when it is done; you can already report repairs.").format(
+            name=data["name"], room=unit.code, phone=masked_phone(phone)), remove_keyboard=True)
+    show_menu(turn)
+
+
+register(Step("reg_name", _ask_name, _on_name, _on_name_press))
+register(Step("reg_room", _ask_room, _on_room, _on_room_press))
+register(Step("reg_phone", _ask_phone, _on_phone, _on_phone_press))

@@ -1,0 +1,131 @@
+"""Route one inbound message to the right dialog step, command or menu action."""
+
+from __future__ import annotations
+
+from handlers import registration, repair
+from handlers.menu import ask_language, set_language, show_help, show_menu, show_order, \
+    show_requests
+from handlers.steps import IDLE, STEPS, choose_buttons_hint, reprompt
+from handlers.turn import GLOBAL, Press, Turn, decode_button
+from store.people import roles_of
+
+COMMANDS = ("start", "menu", "help", "cancel", "repair", "requests", "language")
+
+
+def route(turn: Turn) -> None:
+    """Handle one inbound message in its conversation."""
+    if turn.inbound.chat_kind == "group":
+        _group(turn)
+    elif turn.inbound.button is not None:
+        _press(turn, turn.inbound.button)
+    elif turn.inbound.command is not None:
+        _command(turn, turn.inbound.command)
+    elif turn.convo.step in STEPS:
+        STEPS[turn.convo.step].on_input(turn)
+    elif turn.person is None:
+        registration.start_registration(turn)
+    else:
+        _ = turn._
+        turn.say(_("Hello! Please choose from the menu."))
+        show_menu(turn)
+
+
+def _group(turn: Turn) -> None:
+    _ = turn._
+    if turn.inbound.chat_id not in turn.desk.staff_groups:
+        if turn.inbound.command is not None or turn.inbound.button is not None:
+            turn.say(_("I only work in private chats. Please message me directly."))
+        return
+    if turn.person is None or not roles_of(turn.session, turn.person.id):
+        turn.say(_("Hello! This group is for property staff. To report a problem, please "
+                   "message me in a private chat."))
+        return
+    if turn.inbound.command is not None or turn.inbound.button is not None:
+        turn.say(_("Sorry, I do not know that command."))
+
+
+def _command(turn: Turn, command: str) -> None:
+    _ = turn._
+    if command not in COMMANDS:
+        turn.say(_("Sorry, I do not know that command. Send /menu to see what I can do."))
+        reprompt(turn)
+        return
+    if command == "cancel":
+        _cancel(turn)
+    elif command == "help":
+        show_help(turn)
+    elif command == "language":
+        ask_language(turn)
+    elif turn.person is None:
+        if turn.convo.step.startswith("reg_"):
+            turn.say(_("Let us finish your registration first."))
+            reprompt(turn)
+        else:
+            registration.start_registration(turn)
+    else:
+        _registered_command(turn, command)
+
+
+def _registered_command(turn: Turn, command: str) -> None:
+    if command == "repair":
+        repair.start_repair(turn)
+    elif command == "requests":
+        show_requests(turn)
+    else:
+        show_menu(turn)
+
+
+def _cancel(turn: Turn) -> None:
+    _ = turn._
+    if turn.convo.step.startswith("reg_"):
+        turn.goto(IDLE, {})
+        turn.say(_("Registration cancelled. Send /start whenever you are ready."),
+                 remove_keyboard=True)
+    elif turn.convo.step.startswith("rep_"):
+        repair.cancel_dialog(turn)
+    else:
+        turn.say(_("There is nothing to cancel."))
+        if turn.person is not None:
+            show_menu(turn)
+
+
+def _press(turn: Turn, data: str) -> None:
+    _ = turn._
+    press = decode_button(data)
+    if turn.inbound.user_id != turn.inbound.chat_id:
+        turn.say(_("Sorry, that button is not for you."))
+        return
+    if press is None or (press.version != GLOBAL and press.version != str(turn.convo.version)):
+        turn.say(_("That button is out of date, so nothing was changed."))
+        if turn.convo.step in STEPS:
+            reprompt(turn)
+        elif turn.person is not None:
+            show_menu(turn)
+        return
+    if press.version == GLOBAL:
+        _global_press(turn, press)
+        return
+    step = STEPS.get(turn.convo.step)
+    if step is None:
+        choose_buttons_hint(turn)
+        return
+    step.on_press(turn, press)
+
+
+def _global_press(turn: Turn, press: Press) -> None:
+    if press.action == "help":
+        show_help(turn)
+    elif press.action == "language":
+        ask_language(turn)
+    elif press.action == "lang":
+        set_language(turn, press.arg)
+    elif turn.person is None:
+        registration.start_registration(turn)
+    elif press.action == "repair":
+        repair.start_repair(turn)
+    elif press.action == "requests":
+        show_requests(turn)
+    elif press.action == "order":
+        show_order(turn, press.arg)
+    else:
+        show_menu(turn)

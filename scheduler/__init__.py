@@ -1,0 +1,1 @@
+"""propdesk scheduler layer."""

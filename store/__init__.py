@@ -1,0 +1,1 @@
+"""propdesk store layer."""

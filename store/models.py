@@ -1,0 +1,248 @@
+"""SQLAlchemy 2 typed models: the desk's whole state lives in these tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always comes back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes and store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: use timezone-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """SQLite forgets the zone; the stored value is UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every propdesk table."""
+
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UtcDateTime}
+
+
+class Unit(Base):
+    """A home in the estate registry (房号): building-unit-room and the owner on file."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # normalized "3-2-1201"
+    building: Mapped[str] = mapped_column(String(20))
+    entrance: Mapped[str] = mapped_column(String(20))
+    room: Mapped[str] = mapped_column(String(20))
+    owner_name: Mapped[str] = mapped_column(String(100))
+    phones: Mapped[str] = mapped_column(String(200), default="")  # E.164, space separated
+
+
+class Person(Base):
+    """Somebody the desk knows: an owner, a staff member, or both."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # "verified" when the phone matched the registry, "pending" until staff approve
+    owner_status: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship()
+    identities: Mapped[list[Identity]] = relationship(back_populates="person")
+    roles: Mapped[list[PersonRole]] = relationship(back_populates="person")
+
+
+class Identity(Base):
+    """One channel account (a Telegram user id, a WeChat openid) of a person."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+
+    person: Mapped[Person] = relationship(back_populates="identities")
+
+
+class PersonRole(Base):
+    """A staff role held by a person (agent, engineer, supervisor, ...)."""
+
+    __tablename__ = "person_roles"
+    __table_args__ = (UniqueConstraint("person_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str | None] = mapped_column(String(20))
+
+    person: Mapped[Person] = relationship(back_populates="roles")
+
+
+class Conversation(Base):
+    """Where a chat is in a dialog: the step, the draft so far, and a version for buttons."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(40), default="idle")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    language: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PriceItem(Base):
+    """One line of the paid-service price list (有偿服务收费标准)."""
+
+    __tablename__ = "price_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(20))
+    price_fen: Mapped[int | None] = mapped_column(Integer)  # None = quoted on site
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Order(Base):
+    """A work order (工单): what, where, when, the agreed price, and its status."""
+
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="repair")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    location: Mapped[str] = mapped_column(String(10))  # "home" (paid) or "public" (free)
+    category: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    urgent: Mapped[bool] = mapped_column(default=False)
+    visit_start: Mapped[datetime | None] = mapped_column()
+    visit_end: Mapped[datetime | None] = mapped_column()
+    price_item_id: Mapped[int | None] = mapped_column(ForeignKey("price_items.id"))
+    # "list" (agreed list price), "on_site" (engineer quotes), "free" (public area)
+    quote_kind: Mapped[str] = mapped_column(String(10))
+    quoted_fen: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    department: Mapped[str] = mapped_column(String(20), default="engineering")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    owner: Mapped[Person] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    price_item: Mapped[PriceItem | None] = relationship()
+    events: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", order_by="OrderEvent.id"
+    )
+    photos: Mapped[list[OrderPhoto]] = relationship(order_by="OrderPhoto.id")
+
+
+Index("ix_orders_owner_created", Order.owner_id, Order.created_at)
+
+
+class OrderEvent(Base):
+    """One line of an order's append-only history (R50): who did what, when, for how much."""
+
+    __tablename__ = "order_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    amount_fen: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(back_populates="events")
+
+
+class OrderPhoto(Base):
+    """A photo attached to an order, by channel file reference."""
+
+    __tablename__ = "order_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    file_ref: Mapped[str] = mapped_column(String(255))
+
+
+class DailyCounter(Base):
+    """The last order number handed out per prefix and local day."""
+
+    __tablename__ = "daily_counters"
+    __table_args__ = (UniqueConstraint("prefix", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(4))
+    day: Mapped[str] = mapped_column(String(8))
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessedUpdate(Base):
+    """An inbound update already handled: a duplicate delivery stops here."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to deliver, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    external_id: Mapped[str | None] = mapped_column(String(64))
+
+
+Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)
+Index("ix_outbox_chat", OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.status)

@@ -1,0 +1,47 @@
+"""People and their channel identities."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import Identity, Person, PersonRole, Unit
+
+
+def person_by_identity(session: Session, channel: str, external_id: str) -> Person | None:
+    """The person behind a channel account, if registered."""
+    return session.scalar(
+        select(Person)
+        .join(Identity)
+        .where(Identity.channel == channel, Identity.external_id == external_id)
+    )
+
+
+def register_owner(
+    session: Session,
+    *,
+    channel: str,
+    external_id: str,
+    name: str,
+    unit: Unit,
+    phone: str,
+    verified: bool,
+    language: str,
+) -> Person:
+    """Create an owner with one channel identity; verified when the phone matched the registry."""
+    person = Person(
+        name=name,
+        phone=phone,
+        unit=unit,
+        owner_status="verified" if verified else "pending",
+        language=language,
+    )
+    session.add(person)
+    session.add(Identity(person=person, channel=channel, external_id=external_id))
+    session.flush()
+    return person
+
+
+def roles_of(session: Session, person_id: int) -> set[str]:
+    """Every staff role a person holds."""
+    return set(session.scalars(select(PersonRole.role).where(PersonRole.person_id == person_id)))

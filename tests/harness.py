@@ -1,0 +1,173 @@
+"""Drive a real PTB Application against the fake Bot API and read the conversation back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.bootstrap import Services, bootstrap
+from bot.config import Settings
+from bot.telegram.app import TelegramDesk
+from store.models import OutboxMessage, ProcessedUpdate
+from store.price_list import import_prices
+from store.units import import_units
+from tests.fake_telegram import FakeTelegram, TgChat, TgUser
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+STAFF_GROUP = -1001500
+# Monday 23 November 2026, 09:30 in Shanghai
+MONDAY_MORNING = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+
+
+class FakeClock:
+    """Real time flowing from a chosen start, which tests can jump forward."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._t0 = time.monotonic()
+        self._offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0) + self._offset
+
+    def advance(self, delta: timedelta) -> None:
+        """Jump forward in time."""
+        self._offset += delta
+
+
+def make_settings(fake: FakeTelegram, db_url: str, **extra: Any) -> Settings:
+    """Settings pointing the bot at the fake Bot API and the test database."""
+    values: dict[str, Any] = {
+        "telegram_bot_token": "123456:TEST-TOKEN",
+        "telegram_api_base_url": fake.base_url,
+        "telegram_file_base_url": fake.base_file_url,
+        "database_url": db_url,
+        "staff_group_chat_id": str(STAFF_GROUP),
+        "outbox_poll_seconds": 0.05,
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def seed_examples(services: Services) -> None:
+    """Load the example estate's units and price list."""
+    with services.db.unit_of_work() as uow:
+        assert import_units(uow.session, EXAMPLES / "units.csv").ok
+        assert import_prices(uow.session, EXAMPLES / "prices.csv").ok
+        uow.commit()
+
+
+@dataclass
+class Bot:
+    """One running bot process (services + PTB application) on the shared database."""
+
+    fake: FakeTelegram
+    services: Services
+    desk: TelegramDesk
+
+    async def stop(self) -> None:
+        """Stop this bot process."""
+        await self.desk.stop()
+        self.services.close()
+
+
+async def start_bot(fake: FakeTelegram, db_url: str, clock: FakeClock, **extra: Any) -> Bot:
+    """Start a bot process the way `propdesk run` does, through the composition root."""
+    services = bootstrap(make_settings(fake, db_url, **extra), clock=clock)
+    desk = TelegramDesk(services, webhook=bool(extra.get("webhook_url")))
+    await desk.start()
+    return Bot(fake, services, desk)
+
+
+@dataclass
+class Owner:
+    """A person chatting with the bot; each action returns the bot's answers to it."""
+
+    fake: FakeTelegram
+    bot: Bot
+    user: TgUser
+    chat: TgChat | None = None
+    seen: int = 0
+    last: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def chat_id(self) -> int:
+        """The chat this owner talks in."""
+        return self.chat.id if self.chat else self.user.id
+
+    async def send(self, text: str) -> list[dict[str, Any]]:
+        """Type a message."""
+        return await self._exchange(self.fake.user_text(self.user, text, chat=self.chat))
+
+    async def contact(self, phone: str) -> list[dict[str, Any]]:
+        """Share a phone number with the contact button."""
+        return await self._exchange(self.fake.user_contact(self.user, phone, chat=self.chat))
+
+    async def photo(self, file_id: str, album: str | None = None) -> list[dict[str, Any]]:
+        """Send a photo (part of an album when `album` is given)."""
+        return await self._exchange(
+            self.fake.user_photo(self.user, file_id=file_id, media_group_id=album)
+        )
+
+    async def press(self, label: str) -> list[dict[str, Any]]:
+        """Tap the newest button whose label contains `label`."""
+        message, data = self.find_button(label)
+        return await self._exchange(self.fake.user_press(self.user, data, message))
+
+    async def press_data(self, data: str, message: dict[str, Any]) -> list[dict[str, Any]]:
+        """Tap a button by raw callback data (forged or stale presses)."""
+        return await self._exchange(self.fake.user_press(self.user, data, message, strict=False))
+
+    def find_button(self, label: str) -> tuple[dict[str, Any], str]:
+        """The newest bot message with a button containing `label`, and that button's data."""
+        for message in reversed(self.fake.sent(self.chat_id)):
+            markup = message.get("reply_markup") or {}
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    if label in button["text"]:
+                        return message, button["callback_data"]
+        raise AssertionError(f"no button {label!r}; bot said: {self.texts(self.last)}")
+
+    async def _exchange(self, update: dict[str, Any]) -> list[dict[str, Any]]:
+        await settle(self.bot, str(update["update_id"]))
+        sent = self.fake.sent(self.chat_id)
+        self.last = sent[self.seen :]
+        self.seen = len(sent)
+        return self.last
+
+    @staticmethod
+    def texts(messages: list[dict[str, Any]]) -> list[str]:
+        """The texts of bot messages."""
+        return [m.get("text") or m.get("caption") or "" for m in messages]
+
+    @staticmethod
+    def buttons(message: dict[str, Any]) -> list[str]:
+        """The labels of a message's inline buttons."""
+        markup = message.get("reply_markup") or {}
+        return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def settle(bot: Bot, update_id: str, timeout: float = 10.0) -> None:
+    """Wait until the update is handled and every reply it caused is delivered."""
+    deadline = time.monotonic() + timeout
+    db = bot.services.db
+    while time.monotonic() < deadline:
+        with db.unit_of_work() as uow:
+            done = uow.session.scalar(
+                select(func.count()).select_from(ProcessedUpdate)
+                .where(ProcessedUpdate.update_id == update_id)
+            )
+            pending = uow.session.scalar(
+                select(func.count()).select_from(OutboxMessage)
+                .where(OutboxMessage.status == "pending")
+            )
+        if done and not pending:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"update {update_id} not settled within {timeout}s")

@@ -1,0 +1,42 @@
+"""Registration transcripts (R1): auto-verified and pending, with bad input on the way."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from store.models import Identity, Person
+from tests.harness import Owner
+
+
+async def test_registration_verified_by_registry_phone(alice: Owner) -> None:
+    """The phone on file for the room verifies the owner at once."""
+    replies = await alice.send("/start")
+    assert "What is your name?" in alice.texts(replies)[-1]
+    replies = await alice.send("Li Na")
+    assert "Which home" in alice.texts(replies)[-1]
+    replies = await alice.send("1-1-101")
+    assert "mobile number" in alice.texts(replies)[0]
+    assert replies[0]["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    replies = await alice.contact("+8613900001111")
+    texts = alice.texts(replies)
+    assert "You are registered for 1-1-101" in texts[0]
+    assert "What can I do for you?" in texts[-1]
+    with alice.bot.services.db.unit_of_work() as uow:
+        person = uow.session.scalar(select(Person).join(Identity).where(
+            Identity.external_id == "5002"))
+        assert person is not None
+        assert person.owner_status == "verified"
+        assert person.phone == "+8613900001111"
+        assert person.language == "en"
+
+
+async def test_registration_pending_in_chinese(zhang: Owner) -> None:
+    """Another phone number leaves the registration pending approval."""
+    await zhang.send("/start")
+    await zhang.send("张伟")
+    await zhang.send("3栋2单元1201")
+    replies = await zhang.send("139 0000 2222")
+    assert "3-2-1201" in zhang.texts(replies)[0]
+    with zhang.bot.services.db.unit_of_work() as uow:
+        person = uow.session.scalar(select(Person).where(Person.name == "张伟"))
+        assert person is not None and person.owner_status == "pending"
