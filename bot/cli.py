@@ -48,9 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands")
 
     run = sub.add_parser("run", help="run the Telegram bot (long polling, or --webhook)")
-    run.add_argument("--webhook", action="store_true",
-                     help="serve an ASGI webhook app instead of long polling "
-                          "(needs PROPDESK_WEBHOOK_URL and PROPDESK_WEBHOOK_SECRET)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve an ASGI webhook app instead of long polling "
+        "(needs PROPDESK_WEBHOOK_URL and PROPDESK_WEBHOOK_SECRET)",
+    )
     run.add_argument("--verbose", action="store_true", help="log every request")
     run.set_defaults(func=_run)
 
@@ -62,15 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     units = sub.add_parser("units", help="the unit registry (房号)")
     units_sub = units.add_subparsers(title="units commands")
     u_imp = units_sub.add_parser(
-        "import", help="import units from CSV: building,unit,room,owner_name,phones")
+        "import", help="import units from CSV: building,unit,room,owner_name,phones"
+    )
     u_imp.add_argument("file", type=Path)
     u_imp.set_defaults(func=_units_import)
 
     prices = sub.add_parser("prices", help="the paid-service price list (收费标准)")
     prices_sub = prices.add_subparsers(title="prices commands")
     p_imp = prices_sub.add_parser(
-        "import", help="import the price list from CSV or YAML: "
-                       "code,category,name_zh,name_en,unit,price")
+        "import",
+        help="import the price list from CSV or YAML: code,category,name_zh,name_en,unit,price",
+    )
     p_imp.add_argument("file", type=Path)
     p_imp.set_defaults(func=_prices_import)
     return parser
@@ -82,8 +87,11 @@ def _run(args: argparse.Namespace) -> int:
         print(NO_TOKEN, file=sys.stderr)
         return EXIT_CONFIG
     if args.webhook and not (settings.webhook_url and settings.webhook_secret):
-        print("invalid setting PROPDESK_WEBHOOK_URL: --webhook needs PROPDESK_WEBHOOK_URL and "
-              "PROPDESK_WEBHOOK_SECRET", file=sys.stderr)
+        print(
+            "invalid setting PROPDESK_WEBHOOK_URL: --webhook needs PROPDESK_WEBHOOK_URL and "
+            "PROPDESK_WEBHOOK_SECRET",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     services = bootstrap(settings)
     try:
@@ -108,14 +116,19 @@ async def _serve(services: Services, *, webhook: bool) -> None:
     await desk.start()
     me = desk.application.bot
     logging.getLogger("propdesk").info(
-        "propdesk is running as @%s (%s); press Ctrl+C to stop", me.username,
-        "webhook" if webhook else "long polling")
+        "propdesk is running as @%s (%s); press Ctrl+C to stop",
+        me.username,
+        "webhook" if webhook else "long polling",
+    )
     try:
         if webhook:
             settings = services.settings
             app = webhook_app(desk, webhook_path(settings.webhook_url))
-            server = uvicorn.Server(uvicorn.Config(
-                app, host=settings.webhook_listen, port=settings.webhook_port, log_level="info"))
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    app, host=settings.webhook_listen, port=settings.webhook_port, log_level="info"
+                )
+            )
             server_task = asyncio.create_task(server.serve())
             await stop.wait()
             server.should_exit = True
@@ -149,8 +162,7 @@ def _import(path: Path, importer: Callable[..., ImportReport], what: str) -> int
             uow.commit()
     finally:
         services.close()
-    print(f"{what}: {report.added} added, {report.updated} updated, "
-          f"{report.unchanged} unchanged")
+    print(f"{what}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged")
     return EXIT_OK
 
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     visit_window_hours: int = Field(default=2, ge=1, le=10)
     webhook_url: str = ""
     webhook_secret: str = ""
-    webhook_listen: str = "0.0.0.0"  # noqa: S104 - the webhook server is meant to be reachable
+    webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
 

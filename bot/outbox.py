@@ -62,8 +62,9 @@ def backoff_seconds(attempts: int) -> float:
 class OutboxSender:
     """Claims due outbox rows and delivers them; chats in parallel, each chat in order."""
 
-    def __init__(self, db: Database, deliverer: Deliverer, clock: Clock,
-                 poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, db: Database, deliverer: Deliverer, clock: Clock, poll_seconds: float = 1.0
+    ) -> None:
         self.db = db
         self.deliverer = deliverer
         self.clock = clock
@@ -147,8 +148,7 @@ class OutboxSender:
             else:
                 wait = result.after_seconds
                 delay = wait if wait is not None else backoff_seconds(row.attempts)
-                outbox.reschedule(uow.session, row.id, now + timedelta(seconds=delay),
-                                  result.error)
+                outbox.reschedule(uow.session, row.id, now + timedelta(seconds=delay), result.error)
             uow.commit()
 
     def _release(self, ids: list[int]) -> None:

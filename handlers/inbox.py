@@ -52,27 +52,34 @@ def _load_turn(uow: UnitOfWork, desk: Desk, inbound: Inbound) -> Turn:
         .with_for_update()
     )
     if convo is None:
-        convo = Conversation(channel=inbound.channel, chat_id=inbound.chat_id, step="idle",
-                             data={}, version=0)
+        convo = Conversation(
+            channel=inbound.channel, chat_id=inbound.chat_id, step="idle", data={}, version=0
+        )
         session.add(convo)
         session.flush()
     person = person_by_identity(session, inbound.channel, inbound.user_id)
     if inbound.chat_kind == "private":
         language = (person.language if person is not None else convo.language) or pick_language(
-            inbound.language_hint, desk.default_language)
+            inbound.language_hint, desk.default_language
+        )
         convo.language = language
     else:
-        language = person.language if person is not None else pick_language(
-            inbound.language_hint, desk.default_language)
-    return Turn(uow=uow, desk=desk, inbound=inbound, convo=convo, person=person,
-                language=language)
+        language = (
+            person.language
+            if person is not None
+            else pick_language(inbound.language_hint, desk.default_language)
+        )
+    return Turn(uow=uow, desk=desk, inbound=inbound, convo=convo, person=person, language=language)
 
 
 def write_outbox(uow: UnitOfWork, channel: str, replies: list[Outbound]) -> None:
     """Queue messages for delivery in the current transaction."""
     for reply in replies:
-        uow.session.add(OutboxMessage(channel=channel, chat_id=reply.chat_id,
-                                      payload=reply.to_payload(), status="pending"))
+        uow.session.add(
+            OutboxMessage(
+                channel=channel, chat_id=reply.chat_id, payload=reply.to_payload(), status="pending"
+            )
+        )
 
 
 def _apologise(db: Database, desk: Desk, inbound: Inbound) -> bool:
@@ -82,11 +89,19 @@ def _apologise(db: Database, desk: Desk, inbound: Inbound) -> bool:
         with db.unit_of_work() as uow:
             if not _first_delivery(uow, inbound):
                 return False
-            write_outbox(uow, inbound.channel, [Outbound(
-                inbound.chat_id,
-                _("Sorry, something went wrong on our side and nothing was changed. Please try "
-                  "again in a moment."),
-            )])
+            write_outbox(
+                uow,
+                inbound.channel,
+                [
+                    Outbound(
+                        inbound.chat_id,
+                        _(
+                            "Sorry, something went wrong on our side and nothing was "
+                            "changed. Please try again in a moment."
+                        ),
+                    )
+                ],
+            )
             uow.commit()
     except Exception:
         log.exception("could not record the apology for update %s", inbound.update_id)

@@ -26,7 +26,14 @@ CATEGORY_LABELS: dict[str, str] = {
 }
 
 # what makes sense to report in a corridor, lobby or garden
-PUBLIC_CATEGORIES = ("plumbing", "electrical", "doors_windows", "walls_floors", "cleaning", "greening")
+PUBLIC_CATEGORIES = (
+    "plumbing",
+    "electrical",
+    "doors_windows",
+    "walls_floors",
+    "cleaning",
+    "greening",
+)
 
 STATUS_LABELS: dict[str, str] = {
     "submitted": N_("Waiting for an engineer"),
@@ -59,6 +66,32 @@ EVENT_LABELS: dict[str, str] = {
     "close": N_("Closed"),
     "cancel": N_("Cancelled"),
 }
+
+
+UNIT_LABELS: dict[str, str] = {
+    "个": N_("each"),
+    "台": N_("unit"),
+    "块": N_("piece"),
+    "套": N_("set"),
+    "小时": N_("hour"),
+    "平方米": N_("m²"),
+    "张": N_("sheet"),
+    "扇": N_("window"),
+    "把": N_("lock"),
+    "月": N_("month"),
+    "根": N_("piece"),
+    "次": N_("visit"),
+    "盆": N_("pot"),
+    "米": N_("metre"),
+    "页": N_("page"),
+}
+
+
+def unit_label(language: str, _: Translate, unit: str) -> str:
+    """A price-list unit (stored in Chinese) in the reader's language."""
+    if language == "zh" or unit not in UNIT_LABELS:
+        return unit
+    return _(UNIT_LABELS[unit])
 
 
 def category_label(_: Translate, key: str) -> str:

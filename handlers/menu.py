@@ -28,12 +28,14 @@ def show_help(turn: Turn) -> None:
     """Explain what the desk does and how to use it."""
     _ = turn._
     turn.say(
-        _("I am the property service desk.\n"
-          "• Report a repair: tell me what is wrong, add photos, choose \"come now\" or a visit "
-          "time. Repairs inside your home are charged per the price list, and you always see "
-          "and agree to the price first; public areas are free.\n"
-          "• My requests: see your requests and every step of their history.\n"
-          "Commands: /repair /requests /language /cancel /help"),
+        _(
+            "I am the property service desk.\n"
+            '• Report a repair: tell me what is wrong, add photos, choose "come now" or a visit '
+            "time. Repairs inside your home are charged per the price list, and you always see "
+            "and agree to the price first; public areas are free.\n"
+            "• My requests: see your requests and every step of their history.\n"
+            "Commands: /repair /requests /language /cancel /help"
+        ),
         [[turn.global_button(_("« Menu"), "menu")]],
     )
 
@@ -67,8 +69,10 @@ def show_requests(turn: Turn) -> None:
     assert turn.person is not None
     orders = orders_of(turn.session, turn.person.id, limit=10)
     if not orders:
-        turn.say(_("You have no requests yet."), [[turn.global_button(_("🔧 Report a repair"),
-                                                                       "repair")]])
+        turn.say(
+            _("You have no requests yet."),
+            [[turn.global_button(_("🔧 Report a repair"), "repair")]],
+        )
         return
     rows = [
         [turn.global_button(f"{o.number} · {status_label(_, o.status)}", "order", str(o.id))]
@@ -82,8 +86,9 @@ def show_order(turn: Turn, order_id: str) -> None:
     """One of the owner's orders with its whole history; other people's orders stay hidden."""
     _ = turn._
     assert turn.person is not None
-    order = order_of_owner(turn.session, turn.person.id, int(order_id)) if order_id.isdigit() \
-        else None
+    order = (
+        order_of_owner(turn.session, turn.person.id, int(order_id)) if order_id.isdigit() else None
+    )
     if order is None:
         turn.say(_("I could not find that request among yours."))
         show_requests(turn)
@@ -93,16 +98,24 @@ def show_order(turn: Turn, order_id: str) -> None:
         f"{order.number} · {status_label(_, order.status)}",
         _("Category: {category}").format(category=category_label(_, order.category)),
         _("Where: {where}").format(
-            where=_("inside the home") if order.location == "home" else _("public area")),
+            where=_("inside the home") if order.location == "home" else _("public area")
+        ),
         _("Problem: {text}").format(text=order.description[:300]),
     ]
     if order.urgent:
         lines.append(_("When: come now (urgent)"))
     elif order.visit_start and order.visit_end:
-        lines.append(_("When: {window}").format(window=window_label(
-            turn.language, desk.local(order.visit_start), desk.local(order.visit_end))))
+        lines.append(
+            _("When: {window}").format(
+                window=window_label(
+                    turn.language, desk.local(order.visit_start), desk.local(order.visit_end)
+                )
+            )
+        )
     if order.quote_kind == "list" and order.quoted_fen is not None:
-        lines.append(_("Price: {amount} (materials at cost)").format(amount=money(order.quoted_fen)))
+        lines.append(
+            _("Price: {amount} (materials at cost)").format(amount=money(order.quoted_fen))
+        )
     elif order.quote_kind == "on_site":
         lines.append(_("Price: quoted on site"))
     else:

@@ -16,8 +16,12 @@ NAME_LIMIT = 50
 def start_registration(turn: Turn) -> None:
     """Greet a newcomer and ask for their name."""
     _ = turn._
-    turn.say(_("Welcome to the property service desk! I can take repair requests and keep you "
-               "posted on them. First, a few details so we know who you are."))
+    turn.say(
+        _(
+            "Welcome to the property service desk! I can take repair requests and keep you "
+            "posted on them. First, a few details so we know who you are."
+        )
+    )
     enter(turn, "reg_name", {})
 
 
@@ -64,11 +68,16 @@ def _on_room(turn: Turn) -> None:
     if near:
         rows = [[turn.button(u.code, "room", str(u.id))] for u in near]
         rows.append([turn.button(_("« Back"), "back")])
-        turn.say(_("I could not find {room} in our register. Did you mean:").format(room=text[:40]),
-                 rows)
+        turn.say(
+            _("I could not find {room} in our register. Did you mean:").format(room=text[:40]), rows
+        )
         return
-    turn.say(_("I could not find {room} in our register. Please check the number and type it "
-               "again, for example 3-2-1201.").format(room=text[:40]))
+    turn.say(
+        _(
+            "I could not find {room} in our register. Please check the number and type it "
+            "again, for example 3-2-1201."
+        ).format(room=text[:40])
+    )
 
 
 def _on_room_press(turn: Turn, press: Press) -> None:
@@ -93,12 +102,14 @@ def _room_chosen(turn: Turn, unit_id: int, code: str) -> None:
 
 def _ask_phone(turn: Turn) -> None:
     _ = turn._
+    # Telegram allows one keyboard per message: the share button and "Back" go separately
     turn.say(
-        _("Room {room}. What is your mobile number? Tap the button below to share it, "
-          "or type it.").format(room=turn.draft.get("unit_code", "")),
-        [[turn.button(_("« Back"), "back")]],
+        _(
+            "Room {room}. What is your mobile number? Tap the button below to share it, or type it."
+        ).format(room=turn.draft.get("unit_code", "")),
         ask_contact=_("📱 Share my phone number"),
     )
+    turn.say(_("Wrong room?"), [[turn.button(_("« Back"), "back")]])
 
 
 def _on_phone(turn: Turn) -> None:
@@ -106,8 +117,12 @@ def _on_phone(turn: Turn) -> None:
     raw = turn.inbound.contact_phone or (turn.inbound.text or "").strip()
     phone = parse_phone(raw[:40]) if raw else None
     if phone is None:
-        turn.say(_("That does not look like a valid phone number. Please type an 11-digit "
-                   "mobile number, for example 138 1234 5678, or tap the share button."))
+        turn.say(
+            _(
+                "That does not look like a valid phone number. Please type an 11-digit "
+                "mobile number, for example 138 1234 5678, or tap the share button."
+            )
+        )
         return
     _finish(turn, phone)
 
@@ -142,13 +157,21 @@ def _finish(turn: Turn, phone: str) -> None:
     )
     turn.goto("idle", {})
     if verified:
-        turn.say(_("Thank you, {name}! You are registered for {room} with {phone}.").format(
-            name=data["name"], room=unit.code, phone=masked_phone(phone)), remove_keyboard=True)
+        turn.say(
+            _("Thank you, {name}! You are registered for {room} with {phone}.").format(
+                name=data["name"], room=unit.code, phone=masked_phone(phone)
+            ),
+            remove_keyboard=True,
+        )
     else:
-        turn.say(_("Thank you, {name}! {phone} is not the number we have on file for {room}, "
-                   "so our staff will check and confirm your registration. You will get a "
-                   "message when it is done; you can already report repairs.").format(
-            name=data["name"], room=unit.code, phone=masked_phone(phone)), remove_keyboard=True)
+        turn.say(
+            _(
+                "Thank you, {name}! {phone} is not the number we have on file for {room}, "
+                "so our staff will check and confirm your registration. You will get a "
+                "message when it is done; you can already report repairs."
+            ).format(name=data["name"], room=unit.code, phone=masked_phone(phone)),
+            remove_keyboard=True,
+        )
     show_menu(turn)
 
 

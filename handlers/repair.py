@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from handlers.labels import (
@@ -13,11 +14,13 @@ from handlers.labels import (
     day_label,
     masked_phone,
     money,
+    unit_label,
     window_label,
 )
 from handlers.menu import show_menu
+from handlers.messages import Button
 from handlers.steps import Step, choose_buttons_hint, enter, register
-from handlers.turn import Button, Press, Turn
+from handlers.turn import Press, Turn
 from store.models import PriceItem
 from store.orders import NewRepair, create_repair, next_order_number, price_item
 from store.phones import parse_phone
@@ -135,7 +138,7 @@ def _item_label(turn: Turn, item: PriceItem) -> str:
     name = item.name_zh if turn.language == "zh" else item.name_en
     if item.price_fen is None:
         return _("{name} · quoted on site").format(name=name)
-    return f"{name} · {money(item.price_fen)}/{item.unit}"
+    return f"{name} · {money(item.price_fen)}/{unit_label(turn.language, _, item.unit)}"
 
 
 def _ask_item(turn: Turn) -> None:
@@ -147,6 +150,11 @@ def _ask_item(turn: Turn) -> None:
     turn.say(_("Which of these is it? Prices are from our price list."), rows)
 
 
+def _id_arg(arg: str) -> int | None:
+    """A row id from button data, or None when it cannot be one (forged, "²", too big)."""
+    return int(arg) if arg.isascii() and arg.isdigit() and len(arg) <= 9 else None
+
+
 def _on_item_press(turn: Turn, press: Press) -> None:
     if _common_press(turn, press, "rep_category"):
         return
@@ -155,8 +163,9 @@ def _on_item_press(turn: Turn, press: Press) -> None:
         data["item_id"] = None
         enter(turn, "rep_desc", data)
         return
-    if press.action == "item" and press.arg.isdigit():
-        item = price_item(turn.session, int(press.arg))
+    item_id = _id_arg(press.arg) if press.action == "item" else None
+    if item_id is not None:
+        item = price_item(turn.session, item_id)
         if item is not None and item.category == data.get("category"):
             data["item_id"] = item.id
             enter(turn, "rep_desc", data)
@@ -177,7 +186,7 @@ def _on_desc(turn: Turn) -> None:
         turn.say(_("Please type a short description first; you can send photos in the next "
                    "step."))
         return
-    text = (turn.inbound.text or "").strip()
+    text = _without_controls(turn.inbound.text or "").strip()
     if not text:
         turn.say(_("Please type a short description of the problem."))
         return
@@ -187,7 +196,16 @@ def _on_desc(turn: Turn) -> None:
         return
     data = turn.draft
     data["desc"] = text
+    if turn.inbound.photo is not None:  # a photo with a caption: keep the picture as well
+        data["photos"] = [*data.get("photos", []), turn.inbound.photo][:PHOTO_LIMIT]
+        if turn.inbound.album is not None:
+            data["albums"] = [*data.get("albums", []), turn.inbound.album]
     enter(turn, "rep_photos", data)
+
+
+def _without_controls(text: str) -> str:
+    """Text without control characters (PostgreSQL refuses NUL), line breaks and tabs kept."""
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
 
 
 def _on_desc_press(turn: Turn, press: Press) -> None:
@@ -220,7 +238,11 @@ def _on_photo(turn: Turn) -> None:
     albums: list[str] = list(data.get("albums", []))
     repeat_album = inbound.album is not None and inbound.album in albums
     if len(photos) >= PHOTO_LIMIT:
-        if not repeat_album:
+        full: list[str] = list(data.get("full_albums", []))
+        if inbound.album is None or inbound.album not in full:  # once per album, not per picture
+            if inbound.album is not None:
+                data["full_albums"] = [*full, inbound.album]
+                turn.keep(data)
             turn.say(_("You have already sent {limit} photos, the most I can keep.").format(
                 limit=PHOTO_LIMIT), [[turn.button(_("Continue"), "photos_done")]])
         return
@@ -316,7 +338,7 @@ def _ask_date(turn: Turn) -> None:
 
 def _parse_day(arg: str) -> date | None:
     try:
-        return datetime.strptime(arg, "%Y%m%d").date()
+        return datetime.strptime(arg, "%Y%m%d").replace(tzinfo=UTC).date()
     except ValueError:
         return None
 
@@ -358,8 +380,6 @@ def _on_typed_time(turn: Turn) -> None:
 def _book_moment(turn: Turn, start: datetime) -> None:
     _ = turn._
     desk = turn.desk
-    end = start + timedelta(hours=desk.visit_window_hours)
-    close = datetime.combine(start.date(), desk.closes, tzinfo=desk.timezone)
     if start <= desk.now():
         turn.say(_("That time has already passed. Please choose a time in the future."))
         return
@@ -371,6 +391,8 @@ def _book_moment(turn: Turn, start: datetime) -> None:
     if start.date() > desk.local(desk.now()).date() + timedelta(days=30):
         turn.say(_("We can book visits up to 30 days ahead. Please choose an earlier date."))
         return
+    end = start + timedelta(hours=desk.visit_window_hours)  # after the checks: 9999-12-31 overflows
+    close = datetime.combine(start.date(), desk.closes, tzinfo=desk.timezone)
     data = turn.draft
     data.update(visit_start=start.isoformat(), visit_end=min(end, close).isoformat())
     enter(turn, "rep_phone", data)
@@ -458,7 +480,8 @@ def _ask_quote(turn: Turn) -> None:
         turn.say(
             _("This is a paid service.\n{name}: {price} per {unit}.\nMaterials, if needed, are "
               "charged at cost. Do you agree to this price?").format(
-                name=name, price=money(item.price_fen), unit=item.unit),
+                name=name, price=money(item.price_fen),
+                unit=unit_label(turn.language, _, item.unit)),
             [
                 [turn.button(_("✅ Agree"), "quote", "agree"),
                  turn.button(_("❌ Decline"), "quote", "decline")],
@@ -486,8 +509,8 @@ def _on_quote_press(turn: Turn, press: Press) -> None:
                    "your mind, you can start a new request any time."))
         show_menu(turn)
         return
-    if press.action == "quote" and (press.arg == "agree" and listed or press.arg == "ack"
-                                    and not listed):
+    if press.action == "quote" and ((press.arg == "agree" and listed) or (press.arg == "ack"
+                                    and not listed)):
         data["quote"] = "list" if listed else "on_site"
         data["quoted_fen"] = item.price_fen if listed and item is not None else None
         enter(turn, "rep_confirm", data)
@@ -560,7 +583,8 @@ def _submit(turn: Turn) -> None:
         description=str(data["desc"]),
         contact_phone=str(data["phone"]),
         urgent=bool(data.get("urgent")),
-        visit_start=datetime.fromisoformat(data["visit_start"]) if data.get("visit_start") else None,
+        visit_start=(datetime.fromisoformat(data["visit_start"]) if data.get("visit_start")
+                     else None),
         visit_end=datetime.fromisoformat(data["visit_end"]) if data.get("visit_end") else None,
         price_item_id=data.get("item_id") if home else None,
         quote_kind=str(data.get("quote", "on_site")) if home else "free",

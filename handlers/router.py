@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from handlers import registration, repair
-from handlers.menu import ask_language, set_language, show_help, show_menu, show_order, \
-    show_requests
+from handlers.menu import (
+    ask_language,
+    set_language,
+    show_help,
+    show_menu,
+    show_order,
+    show_requests,
+)
 from handlers.steps import IDLE, STEPS, choose_buttons_hint, reprompt
 from handlers.turn import GLOBAL, Press, Turn, decode_button
 from store.people import roles_of
@@ -37,8 +43,12 @@ def _group(turn: Turn) -> None:
             turn.say(_("I only work in private chats. Please message me directly."))
         return
     if turn.person is None or not roles_of(turn.session, turn.person.id):
-        turn.say(_("Hello! This group is for property staff. To report a problem, please "
-                   "message me in a private chat."))
+        turn.say(
+            _(
+                "Hello! This group is for property staff. To report a problem, please "
+                "message me in a private chat."
+            )
+        )
         return
     if turn.inbound.command is not None or turn.inbound.button is not None:
         turn.say(_("Sorry, I do not know that command."))
@@ -79,8 +89,9 @@ def _cancel(turn: Turn) -> None:
     _ = turn._
     if turn.convo.step.startswith("reg_"):
         turn.goto(IDLE, {})
-        turn.say(_("Registration cancelled. Send /start whenever you are ready."),
-                 remove_keyboard=True)
+        turn.say(
+            _("Registration cancelled. Send /start whenever you are ready."), remove_keyboard=True
+        )
     elif turn.convo.step.startswith("rep_"):
         repair.cancel_dialog(turn)
     else:

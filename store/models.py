@@ -52,7 +52,7 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     """Declarative base of every propdesk table."""
 
-    type_annotation_map = {dict[str, Any]: JSON, datetime: UtcDateTime}
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UtcDateTime}  # noqa: RUF012
 
 
 class Unit(Base):
@@ -66,6 +66,10 @@ class Unit(Base):
     room: Mapped[str] = mapped_column(String(20))
     owner_name: Mapped[str] = mapped_column(String(100))
     phones: Mapped[str] = mapped_column(String(200), default="")  # E.164, space separated
+
+
+Index("ix_units_building_entrance", Unit.building, Unit.entrance)
+Index("ix_units_room", Unit.room)
 
 
 class Person(Base):

@@ -79,7 +79,9 @@ def create_repair(
     )
     if repair.quote_kind == "list":
         order.events.append(
-            OrderEvent(at=at, actor_id=owner.id, action="quote_agreed", amount_fen=repair.quoted_fen)
+            OrderEvent(
+                at=at, actor_id=owner.id, action="quote_agreed", amount_fen=repair.quoted_fen
+            )
         )
     session.flush()
     return order

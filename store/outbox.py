@@ -12,7 +12,9 @@ from store.models import OutboxMessage
 LEASE = timedelta(seconds=60)
 
 
-def claim_due(session: Session, channel: str, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+def claim_due(
+    session: Session, channel: str, now: datetime, limit: int = 50
+) -> list[OutboxMessage]:
     """Lease the due messages of a channel, oldest first, never overtaking an earlier message
     of the same chat that is still waiting (a 429 delays the whole chat, in order)."""
     earlier = aliased(OutboxMessage)
@@ -52,8 +54,13 @@ def mark_sent(session: Session, message_id: int, at: datetime, external_id: str 
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(status="sent", sent_at=at, lease_until=None, external_id=external_id,
-                attempts=OutboxMessage.attempts + 1)
+        .values(
+            status="sent",
+            sent_at=at,
+            lease_until=None,
+            external_id=external_id,
+            attempts=OutboxMessage.attempts + 1,
+        )
     )
 
 
@@ -62,8 +69,12 @@ def reschedule(session: Session, message_id: int, when: datetime, error: str) ->
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(next_attempt_at=when, lease_until=None, last_error=error[:500],
-                attempts=OutboxMessage.attempts + 1)
+        .values(
+            next_attempt_at=when,
+            lease_until=None,
+            last_error=error[:500],
+            attempts=OutboxMessage.attempts + 1,
+        )
     )
 
 
@@ -72,8 +83,12 @@ def mark_failed(session: Session, message_id: int, error: str) -> None:
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(status="failed", lease_until=None, last_error=error[:500],
-                attempts=OutboxMessage.attempts + 1)
+        .values(
+            status="failed",
+            lease_until=None,
+            last_error=error[:500],
+            attempts=OutboxMessage.attempts + 1,
+        )
     )
 
 

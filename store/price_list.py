@@ -113,8 +113,7 @@ def _yaml_rows(text: str, report: ImportReport) -> list[CsvRow]:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FileProblem(mark.line + 1 if mark else 1, f"YAML syntax error: {exc}") from exc
+        raise _yaml_problem(exc) from exc
     finally:
         loader.dispose()
     nodes = _entry_nodes(node, data)
@@ -122,6 +121,15 @@ def _yaml_rows(text: str, report: ImportReport) -> list[CsvRow]:
         raise FileProblem(1, "expected a list of price items (or a mapping with an 'items' list)")
     rows = [_yaml_row(n, entry, report) for n, entry in nodes]
     return [r for r in rows if r is not None]
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> FileProblem:
+    """A one-line reason and the line of a YAML syntax error."""
+    mark = getattr(exc, "problem_mark", None)
+    what = " ".join(
+        str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x
+    )
+    return FileProblem(mark.line + 1 if mark else 1, f"YAML syntax error: {what or exc}")
 
 
 def _entry_nodes(node: yaml.Node | None, data: object) -> list[tuple[yaml.Node, object]] | None:

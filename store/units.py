@@ -92,7 +92,7 @@ def _tokens(text: str) -> list[str]:
 
 
 def _cn_to_arabic(run: str) -> str:
-    """"三" → "3", "十二" → "12", "二十" → "20"; digit by digit without 十: "一二零一" → "1201"."""
+    """ "三" → "3", "十二" → "12", "二十" → "20"; digit by digit without 十: "一二零一" → "1201"."""
     if "十" not in run:
         return "".join(str(_CN_DIGITS[c]) for c in run)
     tens, _, ones = run.partition("十")
@@ -130,7 +130,7 @@ def find_unit(session: Session, text: str) -> Unit | None:
 
 
 def similar_units(session: Session, text: str, limit: int = 3) -> list[Unit]:
-    """Registered units close to what was typed, best first, for "did you mean ...?"."""
+    """Registered units close to what was typed (an exact match first), for "did you mean"."""
     tokens = _tokens(text)
     if len(tokens) == 2:  # building and room, entrance forgotten: "3栋1201"
         return _same_building_and_room(session, tokens[0], tokens[1], limit)

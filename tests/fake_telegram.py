@@ -486,22 +486,22 @@ class _Handler(BaseHTTPRequestHandler):
             _, _, file_path = path[len("/file/bot") :].partition("/")
             data = fake._file_bytes(file_path)
             if data is None:
-                payload = ApiError(404, "Not Found").payload()
-                self._send(404, json.dumps(payload).encode(), "application/json")
+                error = ApiError(404, "Not Found").payload()
+                self._send(404, json.dumps(error).encode(), "application/json")
             else:
                 self._send(200, data, "application/octet-stream")
             return
         status: int
         payload: JSONDict
         if path.startswith("/bot") and path.count("/") == 2:
-            token, _, method = path[len("/bot") :].partition("/")
+            _token, _, method = path[len("/bot") :].partition("/")
             try:
                 params = _parse_body(self.headers.get("Content-Type", ""), body, url.query)
             except (ApiError, ValueError) as exc:
                 err = exc if isinstance(exc, ApiError) else ApiError(400, f"Bad Request: {exc}")
                 status, payload = err.status, err.payload()
             else:
-                status, payload = fake._handle(token, method, params)
+                status, payload = fake._handle(method, params)
         else:
             status, payload = 404, ApiError(404, "Not Found").payload()
         self._send(status, json.dumps(payload).encode("utf-8"), "application/json")
@@ -646,10 +646,10 @@ class FakeTelegram:
             ]
 
     def messages_to(self, chat_id: int) -> list[str]:
-        """Texts (or captions) the bot sent or edited into a chat, in order."""
+        """Texts/captions the bot sent or edited into a chat, in order ("" for bare media)."""
         with self._lock:
             return [
-                msg.get("text", msg.get("caption", ""))
+                str(msg.get("text") or msg.get("caption") or "")
                 for method, msg in self._outbox
                 if msg["chat"]["id"] == chat_id and method != "editMessageReplyMarkup"
             ]
@@ -915,7 +915,7 @@ class FakeTelegram:
         with self._lock:
             self.errors.append(text)
 
-    def _handle(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, JSONDict]:
+    def _handle(self, method: str, params: dict[str, Any]) -> tuple[int, JSONDict]:
         """Run one Bot API method; record it; return (HTTP status, body)."""
         started = time.time()
         name, impl = self._methods.get(method.lower(), (method, None))

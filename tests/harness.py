@@ -160,11 +160,13 @@ async def settle(bot: Bot, update_id: str, timeout: float = 10.0) -> None:
     while time.monotonic() < deadline:
         with db.unit_of_work() as uow:
             done = uow.session.scalar(
-                select(func.count()).select_from(ProcessedUpdate)
+                select(func.count())
+                .select_from(ProcessedUpdate)
                 .where(ProcessedUpdate.update_id == update_id)
             )
             pending = uow.session.scalar(
-                select(func.count()).select_from(OutboxMessage)
+                select(func.count())
+                .select_from(OutboxMessage)
                 .where(OutboxMessage.status == "pending")
             )
         if done and not pending:

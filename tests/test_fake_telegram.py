@@ -11,7 +11,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter
 from telegram.ext import (
     Application,
@@ -123,6 +130,7 @@ async def test_bot_get_me_send_edit(fake: FakeTelegram, bot: Bot) -> None:
     assert (group.chat.type, group.message_id) == ("supergroup", 1)
 
     edited = await bot.edit_message_text("edited", chat_id=ALICE.id, message_id=first.message_id)
+    assert isinstance(edited, Message)
     assert edited.text == "edited" and edited.edit_date is not None
     assert edited.reply_markup is None  # an edit without reply_markup removes the keyboard
 
@@ -141,13 +149,13 @@ async def test_bot_get_me_send_edit(fake: FakeTelegram, bot: Bot) -> None:
     ]
     assert fake.calls_of("sendMessage")[0].params["reply_markup"] == sent[0]["reply_markup"]
 
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("edited", chat_id=ALICE.id, message_id=first.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", chat_id=ALICE.id, message_id=99)
-    with pytest.raises(BadRequest, match="(?i)message text is empty"):
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
         await bot.send_message(ALICE.id, " ")
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(ALICE.id, "x", reply_markup=_keyboard("x" * 65))
     assert fake.calls[-1].failed and fake.calls[-1].status == 400
 
@@ -233,9 +241,9 @@ async def test_html_parse_mode_is_validated(fake: FakeTelegram, bot: Bot) -> Non
     """HTML is stripped like Telegram does, and unsupported tags are rejected."""
     msg = await bot.send_message(ALICE.id, "<b>水管</b> &amp; <i>电</i>", parse_mode="HTML")
     assert msg.text == "水管 & 电"
-    with pytest.raises(BadRequest, match='(?i)unsupported start tag "br"'):
+    with pytest.raises(BadRequest, match=r'(?i)unsupported start tag "br"'):
         await bot.send_message(ALICE.id, "a<br>b", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)can't find end tag"):
+    with pytest.raises(BadRequest, match=r"(?i)can't find end tag"):
         await bot.send_message(ALICE.id, "<b>open", parse_mode="HTML")
     assert fake.messages_to(ALICE.id) == ["水管 & 电"]
 
@@ -326,7 +334,9 @@ async def test_application_polling_text_and_callback(fake: FakeTelegram) -> None
 
     async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None and update.effective_chat is not None
-        await context.bot.send_message(update.effective_chat.id, f"收到: {update.message.text}")
+        await context.bot.send_message(
+            update.effective_chat.id, f"收到: {update.effective_message.text}"
+        )
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -413,7 +423,6 @@ def test_sync_usage_and_clean_stop() -> None:
             )
         )
         poller.start()
-        fake.wait_for(lambda calls: True, timeout=0.2)
         with pytest.raises(TimeoutError, match="condition not met"):
             fake.wait_for(lambda calls: [c for c in calls if c.method == "getUpdates"], 0.3)
         with httpx.Client() as client:  # leaves an idle keep-alive connection open

@@ -129,7 +129,11 @@ def test_examples_import_cleanly(session: Session, name: str) -> None:
         "plumbing", "更换水龙头", "Replace tap", "个", 3000,
     )  # fmt: skip
     paint = found["WF01"]
-    assert (paint.name_zh, paint.name_en, paint.price_fen) == ("墙面补漆", "Wall paint touch-up", None)
+    assert (paint.name_zh, paint.name_en, paint.price_fen) == (
+        "墙面补漆",
+        "Wall paint touch-up",
+        None,
+    )
     assert sum(1 for i in found.values() if i.price_fen is None) >= 3
     assert {i.category for i in found.values()} == set(CATEGORIES)
 

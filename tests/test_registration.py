@@ -22,8 +22,9 @@ async def test_registration_verified_by_registry_phone(alice: Owner) -> None:
     assert "You are registered for 1-1-101" in texts[0]
     assert "What can I do for you?" in texts[-1]
     with alice.bot.services.db.unit_of_work() as uow:
-        person = uow.session.scalar(select(Person).join(Identity).where(
-            Identity.external_id == "5002"))
+        person = uow.session.scalar(
+            select(Person).join(Identity).where(Identity.external_id == "5002")
+        )
         assert person is not None
         assert person.owner_status == "verified"
         assert person.phone == "+8613900001111"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from store.db import Database
@@ -187,6 +187,14 @@ def test_parse_phone_refuses(text: str) -> None:
     assert parse_phone(text) is None
 
 
+@given(st.text(max_size=60))
+def test_parse_phone_never_raises(text: str) -> None:
+    result = parse_phone(text)
+    assert result is None or (result.startswith("+") and result[1:].isdigit())
+    valid, _ = parse_phone_list(text)
+    assert all(parse_phone(v) == v for v in valid)
+
+
 def test_parse_phone_list() -> None:
     assert parse_phone_list("138 1234 5678; 139 0000 1111") == (
         ["+8613812345678", "+8613900001111"],
@@ -218,13 +226,25 @@ def test_similar_units_for_a_near_miss(registry: Session) -> None:
     codes = [u.code for u in similar_units(registry, "3栋2单元1210")]
     assert codes[0] == "3-2-1201"  # digits swapped
     assert len(codes) <= 3
-    assert [u.code for u in similar_units(registry, "3-2-1301")][0] == "3-2-1201"
+    assert similar_units(registry, "3-2-1301")[0].code == "3-2-1201"
     # no entrance 3 in building 3: both entrances' 1201 are one edit away
     assert {u.code for u in similar_units(registry, "3-3-1201")[:2]} == {"3-1-1201", "3-2-1201"}
 
 
 def test_similar_units_when_the_entrance_is_missing(registry: Session) -> None:
     assert [u.code for u in similar_units(registry, "3栋1201")] == ["3-1-1201", "3-2-1201"]
+
+
+def test_similar_units_loads_only_candidates(db: Database) -> None:
+    with db.unit_of_work() as uow:
+        assert import_units(uow.session, EXAMPLES / "units.csv").ok
+        uow.commit()
+    loaded: list[Unit] = []
+    with db.unit_of_work() as uow:
+        event.listen(uow.session, "loaded_as_persistent", lambda _s, obj: loaded.append(obj))
+        assert similar_units(uow.session, "2-1-1210")
+        assert 0 < len(loaded) < 72
+        assert all(u.building == "2" or u.room == "1210" for u in loaded)
 
 
 def test_similar_units_limit_and_nothing_close(registry: Session) -> None:

@@ -81,12 +81,15 @@ class TelegramDesk:
             settings = self.services.settings
             if settings.webhook_url:
                 await self.application.bot.set_webhook(
-                    settings.webhook_url, secret_token=settings.webhook_secret or None,
+                    settings.webhook_url,
+                    secret_token=settings.webhook_secret or None,
                     allowed_updates=Update.ALL_TYPES,
                 )
         elif self.application.updater is not None:
             await self.application.updater.start_polling(
-                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES,
+                poll_interval=0.0,
+                timeout=10,
+                allowed_updates=Update.ALL_TYPES,
             )
         self.sender.start()
         self.sender.notify()  # replies committed before a restart go out now
@@ -101,7 +104,9 @@ class TelegramDesk:
         await self.application.shutdown()
 
 
-def build_application(services: Services, *, webhook: bool = False) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_application(
+    services: Services, *, webhook: bool = False
+) -> Application[Any, Any, Any, Any, Any, Any]:
     """A PTB Application wired to the desk's single update handler."""
     settings = services.settings
     builder = (

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from datetime import timedelta
+
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -11,6 +14,7 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.outbox import Delivered, DeliveryResult, RetryLater, Undeliverable
 from bot.telegram.inbound import CHANNEL
@@ -29,12 +33,22 @@ def markup(message: Outbound) -> Markup:
         )
     if message.buttons:
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-             for row in message.buttons]
+            [
+                [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                for row in message.buttons
+            ]
         )
     if message.remove_keyboard:
         return ReplyKeyboardRemove()
     return None
+
+
+def _seconds(exc: RetryAfter) -> float:
+    """retry_after in seconds; PTB 22 is moving it from int to timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
 class TelegramDelivery:
@@ -50,9 +64,7 @@ class TelegramDelivery:
         try:
             sent = await self._send(message)
         except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            return RetryLater(seconds, str(exc))
+            return RetryLater(_seconds(exc), str(exc))
         except Forbidden as exc:
             return Undeliverable(str(exc))
         except BadRequest as exc:
@@ -68,16 +80,21 @@ class TelegramDelivery:
         if message.edit_message_id is not None:
             inline = reply_markup if isinstance(reply_markup, InlineKeyboardMarkup) else None
             await self.bot.edit_message_text(
-                message.text, chat_id=message.chat_id,
-                message_id=int(message.edit_message_id), reply_markup=inline,
+                message.text,
+                chat_id=message.chat_id,
+                message_id=int(message.edit_message_id),
+                reply_markup=inline,
             )
             return message.edit_message_id
         if message.photo is not None:
             sent = await self.bot.send_photo(
-                message.chat_id, message.photo, caption=message.text[:1024] or None,
+                message.chat_id,
+                message.photo,
+                caption=message.text[:1024] or None,
                 reply_markup=reply_markup,
             )
         else:
-            sent = await self.bot.send_message(message.chat_id, message.text,
-                                               reply_markup=reply_markup)
+            sent = await self.bot.send_message(
+                message.chat_id, message.text, reply_markup=reply_markup
+            )
         return str(sent.message_id)

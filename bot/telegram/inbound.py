@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Update
 
 from handlers.messages import Inbound
@@ -15,30 +17,32 @@ def to_inbound(update: Update) -> Inbound | None:
     chat = update.effective_chat
     if user is None or chat is None or user.is_bot:
         return None
-    common = {
-        "channel": CHANNEL,
-        "update_id": str(update.update_id),
-        "chat_id": str(chat.id),
-        "chat_kind": "private" if chat.type == "private" else "group",
-        "user_id": str(user.id),
-        "user_name": user.full_name,
-        "language_hint": user.language_code,
-    }
-    if update.callback_query is not None:
-        query = update.callback_query
+    base = Inbound(
+        channel=CHANNEL,
+        update_id=str(update.update_id),
+        chat_id=str(chat.id),
+        chat_kind="private" if chat.type == "private" else "group",
+        user_id=str(user.id),
+        user_name=user.full_name,
+        language_hint=user.language_code,
+    )
+    query = update.callback_query
+    if query is not None:
         message_id = query.message.message_id if query.message is not None else None
-        return Inbound(**common, button=query.data or "",  # type: ignore[arg-type]
-                       button_message_id=str(message_id) if message_id else None)
+        return replace(
+            base,
+            button=query.data or "",
+            button_message_id=str(message_id) if message_id else None,
+        )
     message = update.message
     if message is None:
         return None  # edits, channel posts, member updates: nothing to answer
-    photo = message.photo[-1].file_id if message.photo else None
     contact = message.contact
     location = message.location
-    return Inbound(
-        **common,  # type: ignore[arg-type]
+    return replace(
+        base,
         text=message.text or message.caption,
-        photo=photo,
+        photo=message.photo[-1].file_id if message.photo else None,
         album=message.media_group_id,
         contact_phone=contact.phone_number if contact else None,
         contact_user_id=str(contact.user_id) if contact and contact.user_id else None,

@@ -1,0 +1,62 @@
+"""Configuration: defaults, and one clear line naming a bad setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import EXIT_CONFIG, main
+from bot.config import ConfigError, load_settings
+
+
+def test_defaults_are_the_embedded_desk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite file, Shanghai time, Chinese, 08:00–18:00."""
+    monkeypatch.chdir("/")
+    settings = load_settings(_env_file=None)
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.default_language == "zh"
+    assert [t.hour for t in settings.hours] == [8, 18]
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "named"),
+    [
+        ("PROPDESK_TIMEZONE", "Mars/Olympus", "PROPDESK_TIMEZONE"),
+        ("PROPDESK_BUSINESS_HOURS", "18:00-08:00", "PROPDESK_BUSINESS_HOURS"),
+        ("PROPDESK_BUSINESS_HOURS", "nine to five", "PROPDESK_BUSINESS_HOURS"),
+        ("PROPDESK_DEFAULT_LANGUAGE", "fr", "PROPDESK_DEFAULT_LANGUAGE"),
+        ("PROPDESK_DATABASE_URL", "mysql://x", "PROPDESK_DATABASE_URL"),
+        ("PROPDESK_STAFF_GROUP_CHAT_ID", "staff", "PROPDESK_STAFF_GROUP_CHAT_ID"),
+        ("PROPDESK_WEBHOOK_PORT", "99999", "PROPDESK_WEBHOOK_PORT"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, named: str
+) -> None:
+    """The error names the variable to fix."""
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert named in message and "\n" not in message
+
+
+def test_run_without_token_explains_how_to_get_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`propdesk run` with no token exits with the config code and points at @BotFather."""
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["run"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN" in err and "@BotFather" in err
+
+
+def test_bad_setting_stops_the_cli(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Start-up stops with exit code 3 and the setting's name."""
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("PROPDESK_TIMEZONE", "Nowhere/City")
+    assert main(["db", "upgrade"]) == EXIT_CONFIG
+    assert "PROPDESK_TIMEZONE" in capsys.readouterr().err
