@@ -644,7 +644,9 @@ async def test_album_over_the_limit_is_refused_once(alice: Owner, fake_tg: FakeT
     assert convo_state(alice)[1]["photos"] == ["b1", "b2", "b3", "b4", "b5"]
 
 
-async def test_captioned_photo_is_description_and_photo(alice: Owner, fake_tg: FakeTelegram) -> None:
+async def test_captioned_photo_is_description_and_photo(
+    alice: Owner, fake_tg: FakeTelegram
+) -> None:
     """A captioned album at the description step gives the description and keeps every photo."""
     await register(alice)
     await to_desc(alice)
@@ -652,7 +654,7 @@ async def test_captioned_photo_is_description_and_photo(alice: Owner, fake_tg: F
     replies = await alice.photo("c2", album="alb")  # Telegram captions only the first
     assert alice.texts(replies) == [
         "Send up to 5 photos of the problem if you can, then tap the button."]
-    assert alice.buttons(replies[0])[0] == "Continue (2 photos)"
+    assert alice.buttons(replies[0])[0] == "Continue (1 photos)"  # the second came after it
     step, data, _ = convo_state(alice)
     assert (step, data["desc"], data["photos"]) == ("rep_photos", "Tap leaking", ["c1", "c2"])
 

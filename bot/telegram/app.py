@@ -22,6 +22,7 @@ from bot.bootstrap import Services
 from bot.outbox import OutboxSender
 from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.inbound import to_inbound
+from bot.telegram.polling import DurablePolling
 from handlers.inbox import handle_inbound
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ class TelegramDesk:
     def __init__(self, services: Services, *, webhook: bool = False) -> None:
         self.services = services
         self.webhook = webhook
-        self.application = build_application(services, webhook=webhook)
+        self.application = build_application(services)
+        self.polling = None if webhook else DurablePolling(self.application)
         self.sender = OutboxSender(
             services.db,
             TelegramDelivery(self.application.bot),
@@ -85,28 +87,22 @@ class TelegramDesk:
                     secret_token=settings.webhook_secret or None,
                     allowed_updates=Update.ALL_TYPES,
                 )
-        elif self.application.updater is not None:
-            await self.application.updater.start_polling(
-                poll_interval=0.0,
-                timeout=10,
-                allowed_updates=Update.ALL_TYPES,
-            )
+        elif self.polling is not None:
+            await self.polling.start()
         self.sender.start()
         self.sender.notify()  # replies committed before a restart go out now
 
     async def stop(self) -> None:
         """Stop cleanly; anything not yet delivered stays in the outbox."""
-        if self.application.updater is not None and self.application.updater.running:
-            await self.application.updater.stop()
+        if self.polling is not None:
+            await self.polling.stop()
         await self.sender.stop()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
 
 
-def build_application(
-    services: Services, *, webhook: bool = False
-) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_application(services: Services) -> Application[Any, Any, Any, Any, Any, Any]:
     """A PTB Application wired to the desk's single update handler."""
     settings = services.settings
     builder = (
@@ -117,9 +113,8 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=0))
         .concurrent_updates(PerChatOrder())
     )
-    if webhook:
-        builder = builder.updater(None)
-    application = builder.build()
+    # updates come from DurablePolling or the webhook app, never from PTB's Updater
+    application = builder.updater(None).build()
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(on_error)
     return application
