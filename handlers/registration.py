@@ -6,6 +6,7 @@ from handlers.labels import masked_phone
 from handlers.menu import show_menu
 from handlers.steps import Step, choose_buttons_hint, enter, register
 from handlers.turn import Press, Turn
+from store.models import Unit
 from store.people import register_owner
 from store.phones import parse_phone, phone_matches
 from store.units import find_unit, similar_units
@@ -81,8 +82,6 @@ def _on_room(turn: Turn) -> None:
 
 
 def _on_room_press(turn: Turn, press: Press) -> None:
-    from store.models import Unit
-
     if press.action == "back":
         enter(turn, "reg_name", {})
         return
@@ -114,7 +113,8 @@ def _ask_phone(turn: Turn) -> None:
 
 def _on_phone(turn: Turn) -> None:
     _ = turn._
-    raw = turn.inbound.contact_phone or (turn.inbound.text or "").strip()
+    inbound = turn.inbound
+    raw = inbound.contact_phone or (inbound.text or "").strip()
     phone = parse_phone(raw[:40]) if raw else None
     if phone is None:
         turn.say(
@@ -124,7 +124,10 @@ def _on_phone(turn: Turn) -> None:
             )
         )
         return
-    _finish(turn, phone)
+    # Telegram vouches for a shared contact only when it is the sender's own; a typed number
+    # could be anybody's, so it never verifies the owner by itself
+    proven = inbound.contact_phone is not None and inbound.contact_user_id == inbound.user_id
+    _finish(turn, phone, proven)
 
 
 def _on_phone_press(turn: Turn, press: Press) -> None:
@@ -135,16 +138,15 @@ def _on_phone_press(turn: Turn, press: Press) -> None:
     choose_buttons_hint(turn)
 
 
-def _finish(turn: Turn, phone: str) -> None:
-    from store.models import Unit
-
+def _finish(turn: Turn, phone: str, proven: bool) -> None:
     _ = turn._
     data = turn.draft
     unit = turn.session.get(Unit, int(data["unit_id"]))
     if unit is None:  # the registry changed under us: ask again
         enter(turn, "reg_room", {"name": data.get("name", "")})
         return
-    verified = phone_matches(unit, phone)
+    matches = phone_matches(unit, phone)
+    verified = matches and proven
     turn.person = register_owner(
         turn.session,
         channel=turn.inbound.channel,
@@ -161,6 +163,15 @@ def _finish(turn: Turn, phone: str) -> None:
             _("Thank you, {name}! You are registered for {room} with {phone}.").format(
                 name=data["name"], room=unit.code, phone=masked_phone(phone)
             ),
+            remove_keyboard=True,
+        )
+    elif matches:
+        turn.say(
+            _(
+                "Thank you, {name}! A typed number is checked by our staff before your "
+                "registration for {room} is confirmed. You will get a message when it is "
+                "done; you can already report repairs."
+            ).format(name=data["name"], room=unit.code),
             remove_keyboard=True,
         )
     else:

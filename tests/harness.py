@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,9 +73,15 @@ class Bot:
     desk: TelegramDesk
 
     async def stop(self) -> None:
-        """Stop this bot process."""
-        await self.desk.stop()
-        self.services.close()
+        """Stop this bot process; if that hangs, show every task's stack and fail."""
+        try:
+            await asyncio.wait_for(self.desk.stop(), 30)
+        except TimeoutError:
+            for task in asyncio.all_tasks():
+                task.print_stack(file=sys.stderr)
+            raise
+        finally:
+            self.services.close()
 
 
 async def start_bot(fake: FakeTelegram, db_url: str, clock: FakeClock, **extra: Any) -> Bot:

@@ -41,3 +41,43 @@ async def test_registration_pending_in_chinese(zhang: Owner) -> None:
     with zhang.bot.services.db.unit_of_work() as uow:
         person = uow.session.scalar(select(Person).where(Person.name == "张伟"))
         assert person is not None and person.owner_status == "pending"
+
+
+async def test_typed_registry_phone_still_needs_staff(alice: Owner) -> None:
+    """Typing the number on file is not proof of owning it: the registration stays pending."""
+    await alice.send("/start")
+    await alice.send("Li Na")
+    await alice.send("1-1-101")
+    replies = await alice.send("139 0000 1111")
+    assert "checked by our staff" in alice.texts(replies)[0]
+    with alice.bot.services.db.unit_of_work() as uow:
+        person = uow.session.scalar(
+            select(Person).join(Identity).where(Identity.external_id == "5002")
+        )
+        assert person is not None and person.owner_status == "pending"
+
+
+async def test_someone_elses_shared_contact_does_not_verify(alice: Owner) -> None:
+    """A forwarded contact card of the real owner does not verify a different account."""
+    await alice.send("/start")
+    await alice.send("Li Na")
+    await alice.send("1-1-101")
+    update = alice.fake.enqueue(
+        {
+            "message": {
+                "message_id": 9000,
+                "date": 1795000000,
+                "chat": {"id": alice.chat_id, "type": "private"},
+                "from": alice.user.to_dict(),
+                "contact": {"phone_number": "+8613900001111", "first_name": "Na", "user_id": 1},
+            }
+        }
+    )
+    from tests.harness import settle
+
+    await settle(alice.bot, str(update["update_id"]))
+    with alice.bot.services.db.unit_of_work() as uow:
+        person = uow.session.scalar(
+            select(Person).join(Identity).where(Identity.external_id == "5002")
+        )
+        assert person is not None and person.owner_status == "pending"

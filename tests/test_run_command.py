@@ -1,0 +1,59 @@
+"""`propdesk run` as an operator starts it: a real process, polling the fake Bot API."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from store.db import Database
+from store.price_list import import_prices
+from store.units import import_units
+from tests.fake_telegram import FakeTelegram, TgUser
+from tests.harness import EXAMPLES
+
+
+def test_run_polls_answers_and_stops_on_sigterm(
+    fake_tg: FakeTelegram, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console command migrates, answers /start over HTTP and exits 0 on SIGTERM."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:RUN-TEST",
+        "PROPDESK_TELEGRAM_API_BASE_URL": fake_tg.base_url,
+        "PROPDESK_TELEGRAM_FILE_BASE_URL": fake_tg.base_file_url,
+        "PROPDESK_DATABASE_URL": db_url,
+        "PROPDESK_OUTBOX_POLL_SECONDS": "0.1",
+    }
+    monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "upgrade"]) == 0
+    db = Database(db_url)
+    with db.unit_of_work() as uow:
+        assert import_units(uow.session, EXAMPLES / "units.csv").ok
+        assert import_prices(uow.session, EXAMPLES / "prices.csv").ok
+        uow.commit()
+    db.dispose()
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        fake_tg.user_text(TgUser(id=9001, first_name="Op", language_code="en"), "/start")
+        fake_tg.wait_for(lambda _: len(fake_tg.messages_to(9001)) >= 2 or None, timeout=30)
+        assert "What is your name?" in fake_tg.messages_to(9001)[-1]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "propdesk is running as @propdesk_test_bot" in out
