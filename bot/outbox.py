@@ -85,10 +85,8 @@ class OutboxSender:
         """Stop the loop; undelivered rows stay in the outbox for the next start."""
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            # wait() neither raises the task's CancelledError nor swallows our own
+            await asyncio.wait([self._task])
             self._task = None
 
     async def _loop(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,13 +74,13 @@ class Bot:
     desk: TelegramDesk
 
     async def stop(self) -> None:
-        """Stop this bot process; if that hangs, show every task's stack and fail."""
+        """Stop this bot process; if that hangs, report every task's stack and move on."""
         try:
-            await asyncio.wait_for(self.desk.stop(), 30)
+            await asyncio.wait_for(self.desk.stop(), 20)
         except TimeoutError:
             for task in asyncio.all_tasks():
                 task.print_stack(file=sys.stderr)
-            raise
+            warnings.warn("bot did not stop within 20 s; task stacks are on stderr", stacklevel=1)
         finally:
             self.services.close()
 

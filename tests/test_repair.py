@@ -34,7 +34,7 @@ async def register(owner: Owner) -> None:
     await owner.send(name)
     await owner.send(room)
     replies = await owner.contact(phone)
-    assert [c for m in replies for c in owner.buttons(m) if "|repair|" in _datas(m)], replies
+    assert any("|repair|" in _datas(m) for m in replies), owner.texts(replies)  # the menu
 
 
 def _datas(message: dict[str, Any]) -> str:
@@ -134,11 +134,6 @@ async def quick_order(owner: Owner, desc: str = "The kitchen tap drips",
     return await tap(owner, "submit")
 
 
-def labels(owner: Owner, message: dict[str, Any]) -> list[str]:
-    """A message's button labels."""
-    return owner.buttons(message)
-
-
 # --- 1. in-home repair with a list price, agreed ---------------------------------------------
 
 
@@ -148,17 +143,17 @@ async def test_home_repair_with_list_price_agreed(alice: Owner) -> None:
 
     replies = await alice.press("Report a repair")
     assert alice.texts(replies) == ["Where is the problem?"]
-    assert labels(alice, replies[0]) == [
+    assert alice.buttons(replies[0]) == [
         "🏠 Inside my home (paid service)", "🏢 Public area (free)", "✖ Cancel"]
 
     replies = await alice.press("Inside my home")
     assert alice.texts(replies) == ["What kind of problem is it?"]
-    assert labels(alice, replies[0])[:2] == ["Plumbing", "Electrical"]
-    assert labels(alice, replies[0])[-2:] == ["« Back", "✖ Cancel"]
+    assert alice.buttons(replies[0])[:2] == ["Plumbing", "Electrical"]
+    assert alice.buttons(replies[0])[-2:] == ["« Back", "✖ Cancel"]
 
     replies = await alice.press("Plumbing")
     assert alice.texts(replies) == ["Which of these is it? Prices are from our price list."]
-    buttons = labels(alice, replies[0])
+    buttons = alice.buttons(replies[0])
     assert buttons[0].startswith("Replace tap · ¥30.00/")
     assert "Leaking pipe repair · quoted on site" in buttons
     assert buttons[-3:] == ["Something else / not sure", "« Back", "✖ Cancel"]
@@ -169,41 +164,41 @@ async def test_home_repair_with_list_price_agreed(alice: Owner) -> None:
     replies = await alice.send("  The kitchen tap drips all night  ")
     assert alice.texts(replies) == [
         "Send up to 5 photos of the problem if you can, then tap the button."]
-    assert labels(alice, replies[0]) == ["Skip photos", "« Back", "✖ Cancel"]
+    assert alice.buttons(replies[0]) == ["Skip photos", "« Back", "✖ Cancel"]
 
     replies = await alice.photo("tap-photo-1")
     assert alice.texts(replies) == ["Photo received. Send more, or tap Continue."]
-    assert labels(alice, replies[0]) == ["Continue"]
+    assert alice.buttons(replies[0]) == ["Continue"]
 
     replies = await alice.press("Continue")
     assert alice.texts(replies) == ["When should we come?"]
-    assert labels(alice, replies[0]) == [
+    assert alice.buttons(replies[0]) == [
         "🚨 Urgent: come now", "📅 Book a visit", "« Back", "✖ Cancel"]
 
     replies = await alice.press("Book a visit")
     assert alice.texts(replies) == [
         "Which day? Or type a date and time, for example 2026-11-24 10:00."]
-    days = labels(alice, replies[0])
+    days = alice.buttons(replies[0])
     assert days[:3] == ["Mon 23 Nov", "Tue 24 Nov", "Wed 25 Nov"]
     assert len(days) == 7 + 2  # a week of days, then Back and Cancel
 
     replies = await alice.press("Tue 24 Nov")
     assert alice.texts(replies) == ["What time on Tue 24 Nov?"]
-    assert labels(alice, replies[0]) == [
+    assert alice.buttons(replies[0]) == [
         "08:00–10:00", "10:00–12:00", "12:00–14:00", "14:00–16:00", "16:00–18:00",
         "« Back", "✖ Cancel"]
 
     replies = await alice.press("10:00–12:00")
     assert alice.texts(replies) == [
         "Which phone number should the engineer call? Tap below or type another one."]
-    assert labels(alice, replies[0]) == ["Use 139****1111", "« Back", "✖ Cancel"]
+    assert alice.buttons(replies[0]) == ["Use 139****1111", "« Back", "✖ Cancel"]
 
     replies = await alice.press("Use 139****1111")
     (quote,) = alice.texts(replies)
     assert quote.startswith("This is a paid service.")
     assert "Replace tap: ¥30.00 per" in quote
     assert re.search(r"Materials.*at cost", quote)
-    assert labels(alice, replies[0]) == ["✅ Agree", "❌ Decline", "« Back", "✖ Cancel"]
+    assert alice.buttons(replies[0]) == ["✅ Agree", "❌ Decline", "« Back", "✖ Cancel"]
     assert count_orders(alice) == 0  # nothing is stored before the owner agrees (R4)
 
     replies = await alice.press("Agree")
@@ -218,7 +213,7 @@ async def test_home_repair_with_list_price_agreed(alice: Owner) -> None:
         "Phone: 139****1111",
         "Price: ¥30.00, agreed (materials at cost)",
     ]
-    assert labels(alice, replies[0]) == ["📨 Submit", "« Back", "✖ Cancel"]
+    assert alice.buttons(replies[0]) == ["📨 Submit", "« Back", "✖ Cancel"]
     assert count_orders(alice) == 0
 
     replies = await alice.press("Submit")
@@ -275,7 +270,7 @@ async def test_declined_quote_creates_no_order(alice: Owner) -> None:
         "you can start a new request any time.",
         "What can I do for you?",
     ]
-    assert "Report a repair" in labels(alice, replies[1])[0]
+    assert "Report a repair" in alice.buttons(replies[1])[0]
     assert count_orders(alice) == 0
     assert convo_state(alice)[:2] == ("idle", {})
 
@@ -297,7 +292,7 @@ async def test_item_quoted_on_site(alice: Owner) -> None:
     (text,) = alice.texts(replies)
     assert "An engineer will inspect and quote on site; you decide then" in text
     assert "no work starts before you agree" in text
-    assert labels(alice, replies[0]) == ["👌 Understood", "« Back", "✖ Cancel"]
+    assert alice.buttons(replies[0]) == ["👌 Understood", "« Back", "✖ Cancel"]
 
     replies = await alice.press("Understood")
     assert "Price: quoted on site; you decide then" in alice.texts(replies)[0].splitlines()
@@ -320,7 +315,7 @@ async def test_something_else_quoted_on_site(alice: Owner) -> None:
     await desc_to_phone(alice, "The doorbell buzzes by itself")
     replies = await alice.press("Use 139")
     assert "quote on site" in alice.texts(replies)[0]
-    assert "Agree" not in " ".join(labels(alice, replies[0]))
+    assert "Agree" not in " ".join(alice.buttons(replies[0]))
     await alice.press("Understood")
     await alice.press("Submit")
 
@@ -337,7 +332,7 @@ async def test_public_area_is_free(alice: Owner) -> None:
     await register(alice)
     await alice.press("Report a repair")
     replies = await alice.press("Public area")
-    categories = labels(alice, replies[0])
+    categories = alice.buttons(replies[0])
     assert "Appliances" not in categories and "Office services" not in categories
     replies = await alice.press("Electrical")
     assert alice.texts(replies) == ["Please describe what is wrong, in a few words."]
@@ -437,7 +432,7 @@ async def test_back_goes_to_the_previous_question(alice: Owner) -> None:
     replies = await alice.press("« Back")  # when -> photos, with the count
     assert alice.texts(replies) == [
         "Send up to 5 photos of the problem if you can, then tap the button."]
-    assert labels(alice, replies[0])[0] == "Continue (1 photos)"
+    assert alice.buttons(replies[0])[0] == "Continue (1 photos)"
     await alice.press("Continue (1 photos)")
     await alice.press("Book a visit")
     await alice.press("Tue 24 Nov")
@@ -565,7 +560,7 @@ async def test_my_requests_list_detail_and_privacy(alice: Owner, zhang: Owner) -
 
     replies = await alice.press("My requests")
     assert alice.texts(replies) == ["Your requests (newest first). Tap one to see its history:"]
-    assert labels(alice, replies[0]) == [
+    assert alice.buttons(replies[0]) == [
         "R-20261123-0002 · Waiting for an engineer",
         "R-20261123-0001 · Waiting for an engineer",
         "« Menu",
@@ -581,14 +576,14 @@ async def test_my_requests_list_detail_and_privacy(alice: Owner, zhang: Owner) -
     history = lines[lines.index("History:") + 1 :]
     assert [re.sub(r"^11-23 09:3\d ", "", h) for h in history] == [
         "Request submitted", "Price agreed ¥30.00"]
-    assert labels(alice, replies[0]) == ["« My requests"]
+    assert alice.buttons(replies[0]) == ["« My requests"]
 
     # a forged button for zhang's order reveals nothing of it
     message = replies[0]
     replies = await alice.press_data(f"g|order|{theirs.id}", message)
     texts = alice.texts(replies)
     assert texts[0] == "I could not find that request among yours."
-    everything = " ".join(texts + [b for m in replies for b in labels(alice, m)])
+    everything = " ".join(texts + [b for m in replies for b in alice.buttons(m)])
     assert theirs.number not in everything
     assert "秘密" not in everything
     assert len(orders_of(zhang)) == 1 and len(orders_of(alice)) == 2
@@ -615,7 +610,7 @@ async def test_album_gets_one_reply_and_photos_stop_at_five(
     assert alice.texts(await alice.photo("s5")) == ["Photo received. Send more, or tap Continue."]
     replies = await alice.photo("s6")
     assert alice.texts(replies) == ["You have already sent 5 photos, the most I can keep."]
-    assert labels(alice, replies[0]) == ["Continue"]
+    assert alice.buttons(replies[0]) == ["Continue"]
     assert convo_state(alice)[1]["photos"] == ["a1", "a2", "a3", "s4", "s5"]
 
     await alice.press("Continue")

@@ -39,10 +39,8 @@ class DurablePolling:
         """Stop after the batch in hand is handled."""
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            # wait() neither raises the task's CancelledError nor swallows our own
+            await asyncio.wait([self._task])
             self._task = None
 
     async def _loop(self) -> None:
