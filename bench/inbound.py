@@ -19,16 +19,14 @@ from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from handlers.desk import Desk  # noqa: E402
-from handlers.inbox import handle_inbound  # noqa: E402
-from handlers.messages import Inbound  # noqa: E402
-from store import migrate  # noqa: E402
-from store.db import Database  # noqa: E402
-from store.models import Conversation, Unit  # noqa: E402
-from store.price_list import import_prices  # noqa: E402
-from store.units import import_units  # noqa: E402
+from handlers.desk import Desk
+from handlers.inbox import handle_inbound
+from handlers.messages import Inbound
+from store import migrate
+from store.db import Database
+from store.models import Conversation, Unit
+from store.price_list import import_prices
+from store.units import import_units
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
@@ -36,8 +34,15 @@ ids = count(1)
 
 
 def _inbound(user: int, **kw: object) -> Inbound:
-    return Inbound(channel="bench", update_id=str(next(ids)), chat_id=str(user),
-                   chat_kind="private", user_id=str(user), language_hint="en", **kw)  # type: ignore[arg-type]
+    return Inbound(
+        channel="bench",
+        update_id=str(next(ids)),
+        chat_id=str(user),
+        chat_kind="private",
+        user_id=str(user),
+        language_hint="en",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def _press(db: Database, user: int, action: str, arg: str = "") -> Inbound:
@@ -49,11 +54,18 @@ def _press(db: Database, user: int, action: str, arg: str = "") -> Inbound:
 
 def _dialog(db: Database, user: int, unit: str) -> list[Inbound | tuple[str, str]]:
     return [
-        _inbound(user, text="/start"), _inbound(user, text="Owner"),
-        _inbound(user, text=unit), _inbound(user, text="13912345678"),
-        _inbound(user, text="/repair"), ("where", "public"), ("cat", "plumbing"),
-        _inbound(user, text="Water leaking under the sink"), ("photos_done", ""),
-        ("when", "now"), _inbound(user, text="13912345678"), ("submit", ""),
+        _inbound(user, text="/start"),
+        _inbound(user, text="Owner"),
+        _inbound(user, text=unit),
+        _inbound(user, text="13912345678"),
+        _inbound(user, text="/repair"),
+        ("where", "public"),
+        ("cat", "plumbing"),
+        _inbound(user, text="Water leaking under the sink"),
+        ("photos_done", ""),
+        ("when", "now"),
+        _inbound(user, text="13912345678"),
+        ("submit", ""),
     ]
 
 
@@ -83,9 +95,11 @@ def run(url: str, owners: int) -> None:
     print(f"database: {db.engine.dialect.name}")
     print(f"messages: {len(latencies)} from {owners} owners ({owners} orders created)")
     print(f"throughput: {len(latencies) / total:.0f} messages/s (one worker, sequential)")
-    print(f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms, "
-          f"max {latencies[-1] * 1000:.1f} ms")
+    print(
+        f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms, "
+        f"max {latencies[-1] * 1000:.1f} ms"
+    )
     db.dispose()
 
 
