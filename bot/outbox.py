@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from bot.background import Background
 from handlers.desk import Clock
 from handlers.messages import Outbound
 from store import outbox
@@ -70,7 +71,7 @@ class OutboxSender:
         self.clock = clock
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._runner = Background("outbox-sender", self._loop)
 
     def notify(self) -> None:
         """Something new is in the outbox: deliver it now rather than at the next poll."""
@@ -78,16 +79,11 @@ class OutboxSender:
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="outbox-sender")
+        self._runner.start()
 
     async def stop(self) -> None:
         """Stop the loop; undelivered rows stay in the outbox for the next start."""
-        if self._task is not None:
-            self._task.cancel()
-            # wait() neither raises the task's CancelledError nor swallows our own
-            await asyncio.wait([self._task])
-            self._task = None
+        await self._runner.stop()
 
     async def _loop(self) -> None:
         while True:

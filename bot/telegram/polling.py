@@ -16,6 +16,8 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.background import Background
+
 log = logging.getLogger(__name__)
 
 
@@ -27,21 +29,17 @@ class DurablePolling:
     ) -> None:
         self.application = application
         self.timeout = timeout
-        self._task: asyncio.Task[None] | None = None
+        self._runner = Background("telegram-polling", self._loop)
         self._offset: int | None = None
 
     async def start(self) -> None:
         """Drop any webhook (Telegram refuses getUpdates while one is set) and start polling."""
         await self.application.bot.delete_webhook()
-        self._task = asyncio.create_task(self._loop(), name="telegram-polling")
+        self._runner.start()
 
     async def stop(self) -> None:
-        """Stop after the batch in hand is handled."""
-        if self._task is not None:
-            self._task.cancel()
-            # wait() neither raises the task's CancelledError nor swallows our own
-            await asyncio.wait([self._task])
-            self._task = None
+        """Stop polling; a batch cut short is not confirmed, so Telegram sends it again."""
+        await self._runner.stop()
 
     async def _loop(self) -> None:
         failures = 0
