@@ -161,7 +161,7 @@ class Owner:
         return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
-async def settle(bot: Bot, update_id: str, timeout: float = 10.0) -> None:
+async def settle(bot: Bot, update_id: str, timeout: float = 30.0) -> None:
     """Wait until the update is handled and every reply it caused is delivered."""
     deadline = time.monotonic() + timeout
     db = bot.services.db

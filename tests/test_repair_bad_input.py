@@ -354,7 +354,8 @@ class DirectChat:
         inbound = Inbound(
             channel="telegram", update_id=f"direct-{next(self._updates)}", chat_id=self.user_id,
             chat_kind="private", user_id=self.user_id, user_name="Alice",
-            language_hint="en", text=text, button=button, photo=photo, contact_phone=contact)
+            language_hint="en", text=text, button=button, photo=photo, contact_phone=contact,
+            contact_user_id=self.user_id if contact else None)  # one's own contact
         assert handle_inbound(self.db, self.desk, inbound)
         with self.db.unit_of_work() as uow:
             rows = uow.session.scalars(
