@@ -168,8 +168,15 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     department: Mapped[str] = mapped_column(String(20), default="engineering")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # the staff half (claim, card in the group); version makes staff buttons go stale
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    card_outbox_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    rework_of_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
 
-    owner: Mapped[Person] = relationship()
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
+    assignee: Mapped[Person | None] = relationship(foreign_keys=[assignee_id])
     unit: Mapped[Unit | None] = relationship()
     price_item: Mapped[PriceItem | None] = relationship()
     events: Mapped[list[OrderEvent]] = relationship(
@@ -179,6 +186,21 @@ class Order(Base):
 
 
 Index("ix_orders_owner_created", Order.owner_id, Order.created_at)
+
+
+class StaffInvite(Base):
+    """A one-time link that binds a Telegram account to a staff role (expires, single use)."""
+
+    __tablename__ = "staff_invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str | None] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
 
 class OrderEvent(Base):
