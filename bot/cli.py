@@ -78,7 +78,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     p_imp.add_argument("file", type=Path)
     p_imp.set_defaults(func=_prices_import)
+    _staff_parsers(sub)
     return parser
+
+
+def _staff_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from store.staff import DEPARTMENTS, ROLES
+
+    staff = sub.add_parser("staff", help="staff accounts and roles")
+    staff_sub = staff.add_subparsers(title="staff commands")
+    invite = staff_sub.add_parser(
+        "invite", help="print a one-time link (72 h) that makes whoever opens it a staff member"
+    )
+    invite.add_argument("--role", required=True, choices=ROLES)
+    invite.add_argument(
+        "--department",
+        choices=DEPARTMENTS,
+        help="for engineers, cleaners, gardeners and their supervisors",
+    )
+    invite.add_argument("--name", help="who the link is for (kept with the invitation)")
+    invite.set_defaults(func=_staff_invite)
+    listing = staff_sub.add_parser("list", help="everyone with a staff role")
+    listing.set_defaults(func=_staff_list)
+    revoke = staff_sub.add_parser("revoke", help="take a role (or every role) from a person")
+    revoke.add_argument("person_id", type=int, help="the id shown by `propdesk staff list`")
+    revoke.add_argument("--role", choices=ROLES, help="only this role (default: all roles)")
+    revoke.set_defaults(func=_staff_revoke)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -176,6 +201,82 @@ def _prices_import(args: argparse.Namespace) -> int:
     from store.price_list import import_prices
 
     return _import(args.file, import_prices, "price items")
+
+
+def _staff_invite(args: argparse.Namespace) -> int:
+    from store.staff import create_invite
+
+    services = bootstrap()
+    try:
+        with services.db.unit_of_work() as uow:
+            invite = create_invite(
+                uow.session, args.role, args.department, services.clock(), name=args.name
+            )
+            uow.commit()
+        username = _bot_username(services)
+    finally:
+        services.close()
+    expires = invite.expires_at.astimezone(services.desk.timezone).strftime("%Y-%m-%d %H:%M")
+    if username:
+        print(f"https://t.me/{username}?start={invite.code}")
+    else:
+        print(
+            f"Could not ask Telegram for the bot's name; in the bot's chat send:\n"
+            f"/start {invite.code}"
+        )
+    print(f"one use, valid until {expires} ({services.settings.timezone})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _bot_username(services: Services) -> str | None:
+    settings = services.settings
+    if not settings.telegram_bot_token:
+        return None
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    async def ask() -> str | None:
+        bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
+        async with bot:
+            return bot.username
+
+    try:
+        return asyncio.run(ask())
+    except (TelegramError, OSError):
+        return None
+
+
+def _staff_list(args: argparse.Namespace) -> int:
+    from store.staff import staff_list
+
+    services = bootstrap()
+    try:
+        with services.db.unit_of_work() as uow:
+            members = staff_list(uow.session)
+    finally:
+        services.close()
+    if not members:
+        print("no staff yet: create the first manager with `propdesk staff invite --role manager`")
+    for member in members:
+        print(f"{member.person_id:>6}  {member.name}  {', '.join(member.roles)}")
+    return EXIT_OK
+
+
+def _staff_revoke(args: argparse.Namespace) -> int:
+    from store.staff import revoke
+
+    services = bootstrap()
+    try:
+        with services.db.unit_of_work() as uow:
+            removed = revoke(uow.session, args.person_id, args.role)
+            uow.commit()
+    finally:
+        services.close()
+    if not removed:
+        print(f"person {args.person_id} holds no such role; nothing changed", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"removed {removed} role(s) from person {args.person_id}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import registration, repair
+from handlers import registration, repair, staff_onboarding
 from handlers.menu import (
     ask_language,
     set_language,
@@ -60,7 +60,9 @@ def _command(turn: Turn, command: str) -> None:
         turn.say(_("Sorry, I do not know that command. Send /menu to see what I can do."))
         reprompt(turn)
         return
-    if command == "cancel":
+    if command == "start" and turn.inbound.command_arg:
+        staff_onboarding.join_staff(turn, turn.inbound.command_arg)
+    elif command == "cancel":
         _cancel(turn)
     elif command == "help":
         show_help(turn)

@@ -45,3 +45,14 @@ def register_owner(
 def roles_of(session: Session, person_id: int) -> set[str]:
     """Every staff role a person holds."""
     return set(session.scalars(select(PersonRole.role).where(PersonRole.person_id == person_id)))
+
+
+def add_person(
+    session: Session, *, channel: str, external_id: str, name: str, language: str
+) -> Person:
+    """A person known only by a channel account so far (a new staff member)."""
+    person = Person(name=name[:100], language=language)
+    session.add(person)
+    session.add(Identity(person=person, channel=channel, external_id=external_id))
+    session.flush()
+    return person

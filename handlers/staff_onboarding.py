@@ -1,0 +1,57 @@
+"""Staff join through a one-time invitation link: `/start <code>`."""
+
+from __future__ import annotations
+
+from handlers.labels import N_
+from handlers.turn import Turn
+from store.people import add_person
+from store.staff import redeem_invite
+
+ROLE_LABELS = {
+    "agent": N_("customer-service agent"),
+    "butler": N_("butler"),
+    "engineer": N_("engineer"),
+    "cleaner": N_("cleaner"),
+    "gardener": N_("gardener"),
+    "supervisor": N_("supervisor"),
+    "finance": N_("finance"),
+    "manager": N_("manager"),
+}
+DEPARTMENT_LABELS = {
+    "engineering": N_("engineering"),
+    "cleaning": N_("cleaning"),
+    "greening": N_("greening"),
+}
+
+
+def join_staff(turn: Turn, code: str) -> None:
+    """Redeem an invitation; an unknown, used or expired code changes nothing."""
+    _ = turn._
+    savepoint = turn.session.begin_nested()
+    person = turn.person or add_person(
+        turn.session,
+        channel=turn.inbound.channel,
+        external_id=turn.inbound.user_id,
+        name=turn.inbound.user_name or turn.inbound.user_id,
+        language=turn.language,
+    )
+    invite = redeem_invite(turn.session, code[:40], person, turn.desk.now())
+    if invite is None:
+        savepoint.rollback()
+        turn.say(
+            _(
+                "This invitation link is not valid: it may have expired or been used already. "
+                "Please ask your manager for a new one."
+            )
+        )
+        return
+    savepoint.commit()
+    turn.person = person
+    role = _(ROLE_LABELS[invite.role])
+    if invite.department:
+        role = f"{role} ({_(DEPARTMENT_LABELS[invite.department])})"
+    turn.say(
+        _("Welcome to the team, {name}! You are now registered as {role}.").format(
+            name=person.name, role=role
+        )
+    )
