@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, parse_department_groups
 from handlers.desk import Clock, Desk
 from store import migrate
 from store.db import Database
@@ -42,6 +42,8 @@ def bootstrap(
         closes=closes,
         visit_window_hours=settings.visit_window_hours,
         staff_groups=settings.staff_groups,
+        default_group=settings.default_group,
+        department_groups=parse_department_groups(settings.department_groups),
         clock=clock,
     )
     return Services(settings=settings, db=Database(settings.database_url), desk=desk, clock=clock)

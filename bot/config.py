@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_language: str = "zh"
     staff_group_chat_id: str = ""
+    department_groups: str = ""  # e.g. "cleaning=-1001111,greening=-1002222"
     business_hours: str = "08:00-18:00"
     visit_window_hours: int = Field(default=2, ge=1, le=10)
     webhook_url: str = ""
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
                 raise ValueError("must be numeric chat ids, comma separated, e.g. -1001234567890")
         return value
 
+    @field_validator("department_groups")
+    @classmethod
+    def _department_groups(cls, value: str) -> str:
+        parse_department_groups(value)
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, value: str) -> str:
@@ -79,14 +86,41 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def default_group(self) -> str | None:
+        """The staff group of every department without a group of its own."""
+        first = self.staff_group_chat_id.split(",")[0].strip()
+        return first or None
+
+    @property
     def staff_groups(self) -> frozenset[str]:
-        """The staff group chat ids."""
-        return frozenset(p.strip() for p in self.staff_group_chat_id.split(",") if p.strip())
+        """Every staff group chat id."""
+        ids = {p.strip() for p in self.staff_group_chat_id.split(",") if p.strip()}
+        return frozenset(
+            ids | {chat for _, chat in parse_department_groups(self.department_groups)}
+        )
 
     @property
     def hours(self) -> tuple[time, time]:
         """Business hours as (opens, closes)."""
         return parse_hours(self.business_hours)
+
+
+DEPARTMENTS = ("engineering", "cleaning", "greening")
+
+
+def parse_department_groups(value: str) -> tuple[tuple[str, str], ...]:
+    """Parse "cleaning=-100111,greening=-100222" into (department, chat id) pairs."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        department, _, chat = part.partition("=")
+        department, chat = department.strip(), chat.strip()
+        if department not in DEPARTMENTS or not chat.lstrip("-").isdigit():
+            raise ValueError(
+                "must look like cleaning=-1001111,greening=-1002222 "
+                f"(departments: {', '.join(DEPARTMENTS)})"
+            )
+        pairs.append((department, chat))
+    return tuple(pairs)
 
 
 def parse_hours(value: str) -> tuple[time, time]:

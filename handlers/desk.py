@@ -23,11 +23,17 @@ class Desk:
     visit_window_hours: int = 2
     booking_days: int = 7
     staff_groups: frozenset[str] = frozenset()
+    default_group: str | None = None
+    department_groups: tuple[tuple[str, str], ...] = ()  # (department, chat id)
     clock: Clock = utcnow
 
     def now(self) -> datetime:
         """The current time (UTC, aware); tests pass a controllable clock."""
         return self.clock()
+
+    def group_for(self, department: str) -> str | None:
+        """The staff group whose members do a department's jobs."""
+        return dict(self.department_groups).get(department, self.default_group)
 
     def local(self, moment: datetime) -> datetime:
         """A moment in the property's time zone."""

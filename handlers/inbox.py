@@ -46,17 +46,7 @@ def _first_delivery(uow: UnitOfWork, inbound: Inbound) -> bool:
 
 def _load_turn(uow: UnitOfWork, desk: Desk, inbound: Inbound) -> Turn:
     session = uow.session
-    convo = session.scalar(
-        select(Conversation)
-        .where(Conversation.channel == inbound.channel, Conversation.chat_id == inbound.chat_id)
-        .with_for_update()
-    )
-    if convo is None:
-        convo = Conversation(
-            channel=inbound.channel, chat_id=inbound.chat_id, step="idle", data={}, version=0
-        )
-        session.add(convo)
-        session.flush()
+    convo = _conversation(uow, inbound)
     person = person_by_identity(session, inbound.channel, inbound.user_id)
     if inbound.chat_kind == "private":
         language = (person.language if person is not None else convo.language) or pick_language(
@@ -70,6 +60,32 @@ def _load_turn(uow: UnitOfWork, desk: Desk, inbound: Inbound) -> Turn:
             else pick_language(inbound.language_hint, desk.default_language)
         )
     return Turn(uow=uow, desk=desk, inbound=inbound, convo=convo, person=person, language=language)
+
+
+def _conversation(uow: UnitOfWork, inbound: Inbound) -> Conversation:
+    """The chat's conversation, locked for this transaction; created on first contact."""
+    query = (
+        select(Conversation)
+        .where(Conversation.channel == inbound.channel, Conversation.chat_id == inbound.chat_id)
+        .with_for_update()
+    )
+    convo = uow.session.scalar(query)
+    if convo is not None:
+        return convo
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(
+                Conversation(
+                    channel=inbound.channel,
+                    chat_id=inbound.chat_id,
+                    step="idle",
+                    data={},
+                    version=0,
+                )
+            )
+    except IntegrityError:  # another worker created it first; its row is the one to lock
+        pass
+    return uow.session.scalars(query).one()
 
 
 def write_outbox(uow: UnitOfWork, channel: str, replies: list[Outbound]) -> None:

@@ -87,6 +87,23 @@ UNIT_LABELS: dict[str, str] = {
 }
 
 
+ROLE_LABELS = {
+    "agent": N_("customer-service agent"),
+    "butler": N_("butler"),
+    "engineer": N_("engineer"),
+    "cleaner": N_("cleaner"),
+    "gardener": N_("gardener"),
+    "supervisor": N_("supervisor"),
+    "finance": N_("finance"),
+    "manager": N_("manager"),
+}
+DEPARTMENT_LABELS = {
+    "engineering": N_("engineering"),
+    "cleaning": N_("cleaning"),
+    "greening": N_("greening"),
+}
+
+
 def unit_label(language: str, _: Translate, unit: str) -> str:
     """A price-list unit (stored in Chinese) in the reader's language."""
     if language == "zh" or unit not in UNIT_LABELS:

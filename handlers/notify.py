@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from handlers.i18n import Translate, translator
 from handlers.messages import Button, Outbound
@@ -13,14 +13,17 @@ from store.staff import private_chats
 Compose = Callable[[Translate], tuple[str, list[list[Button]]]]
 
 
-def notify_person(turn: Turn, person: Person, compose: Compose) -> int:
-    """Queue a message to each private chat of `person`, written in their language."""
+def notify_person(turn: Turn, person: Person, compose: Compose, photos: Sequence[str] = ()) -> int:
+    """Queue a message (then any photos) to each private chat of `person`, in their language."""
     text, buttons = compose(translator(person.language))
     sent = 0
     for channel, chat_id in private_chats(turn.session, person.id):
-        message = Outbound(chat_id, text, buttons)
-        turn.session.add(
-            OutboxMessage(channel=channel, chat_id=chat_id, payload=message.to_payload())
-        )
+        messages = [Outbound(chat_id, text, buttons)]
+        if channel == turn.inbound.channel:  # file references only mean something in their channel
+            messages += [Outbound(chat_id, "", photo=ref) for ref in photos]
+        for message in messages:
+            turn.session.add(
+                OutboxMessage(channel=channel, chat_id=chat_id, payload=message.to_payload())
+            )
         sent += 1
     return sent

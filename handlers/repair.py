@@ -7,6 +7,7 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from handlers.jobs import post_job_card
 from handlers.labels import (
     CATEGORY_LABELS,
     PUBLIC_CATEGORIES,
@@ -75,6 +76,7 @@ def _common_press(turn: Turn, press: Press, back_to: str | None) -> bool:
 
 # --- where ---------------------------------------------------------------------------------
 
+
 def _ask_where(turn: Turn) -> None:
     _ = turn._
     turn.say(
@@ -99,6 +101,7 @@ def _on_where_press(turn: Turn, press: Press) -> None:
 
 
 # --- category ------------------------------------------------------------------------------
+
 
 def _categories_for(turn: Turn) -> list[str]:
     # without a price list every category is still reportable; the engineer quotes on site
@@ -132,6 +135,7 @@ def _on_category_press(turn: Turn, press: Press) -> None:
 
 
 # --- price-list item (inside the home only) -------------------------------------------------
+
 
 def _item_label(turn: Turn, item: PriceItem) -> str:
     _ = turn._
@@ -175,6 +179,7 @@ def _on_item_press(turn: Turn, press: Press) -> None:
 
 # --- description ---------------------------------------------------------------------------
 
+
 def _ask_desc(turn: Turn) -> None:
     _ = turn._
     turn.say(_("Please describe what is wrong, in a few words."), [_nav(turn)])
@@ -183,16 +188,18 @@ def _ask_desc(turn: Turn) -> None:
 def _on_desc(turn: Turn) -> None:
     _ = turn._
     if turn.inbound.photo is not None and not turn.inbound.text:
-        turn.say(_("Please type a short description first; you can send photos in the next "
-                   "step."))
+        turn.say(_("Please type a short description first; you can send photos in the next step."))
         return
     text = _without_controls(turn.inbound.text or "").strip()
     if not text:
         turn.say(_("Please type a short description of the problem."))
         return
     if len(text) > DESCRIPTION_LIMIT:
-        turn.say(_("That is {count} characters; please keep it under {limit}.").format(
-            count=len(text), limit=DESCRIPTION_LIMIT))
+        turn.say(
+            _("That is {count} characters; please keep it under {limit}.").format(
+                count=len(text), limit=DESCRIPTION_LIMIT
+            )
+        )
         return
     data = turn.draft
     data["desc"] = text
@@ -216,13 +223,15 @@ def _on_desc_press(turn: Turn, press: Press) -> None:
 
 # --- photos --------------------------------------------------------------------------------
 
+
 def _ask_photos(turn: Turn) -> None:
     _ = turn._
     count = len(turn.draft.get("photos", []))
     label = _("Continue ({count} photos)").format(count=count) if count else _("Skip photos")
     turn.say(
         _("Send up to {limit} photos of the problem if you can, then tap the button.").format(
-            limit=PHOTO_LIMIT),
+            limit=PHOTO_LIMIT
+        ),
         [[turn.button(label, "photos_done")], _nav(turn)],
     )
 
@@ -243,8 +252,12 @@ def _on_photo(turn: Turn) -> None:
             if inbound.album is not None:
                 data["full_albums"] = [*full, inbound.album]
                 turn.keep(data)
-            turn.say(_("You have already sent {limit} photos, the most I can keep.").format(
-                limit=PHOTO_LIMIT), [[turn.button(_("Continue"), "photos_done")]])
+            turn.say(
+                _("You have already sent {limit} photos, the most I can keep.").format(
+                    limit=PHOTO_LIMIT
+                ),
+                [[turn.button(_("Continue"), "photos_done")]],
+            )
         return
     photos.append(inbound.photo)
     if inbound.album is not None and not repeat_album:
@@ -269,6 +282,7 @@ def _on_photos_press(turn: Turn, press: Press) -> None:
 
 
 # --- when ----------------------------------------------------------------------------------
+
 
 def _ask_when(turn: Turn) -> None:
     _ = turn._
@@ -322,8 +336,11 @@ def _ask_date(turn: Turn) -> None:
     _ = turn._
     days = _bookable_days(turn)
     labels = [
-        turn.button(day_label(turn.language, datetime.combine(d, turn.desk.opens)), "date",
-                    d.strftime("%Y%m%d"))
+        turn.button(
+            day_label(turn.language, datetime.combine(d, turn.desk.opens)),
+            "date",
+            d.strftime("%Y%m%d"),
+        )
         for d in days
     ]
     rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
@@ -331,7 +348,9 @@ def _ask_date(turn: Turn) -> None:
     turn.say(
         _("Which day? Or type a date and time, for example {example}.").format(
             example=(turn.desk.local(turn.desk.now()) + timedelta(days=1)).strftime(
-                "%Y-%m-%d 10:00")),
+                "%Y-%m-%d 10:00"
+            )
+        ),
         rows,
     )
 
@@ -369,8 +388,14 @@ def _on_typed_time(turn: Turn) -> None:
     local_now = turn.desk.local(turn.desk.now())
     year, month, day, hour, minute = match.groups()
     try:
-        moment = datetime(int(year or local_now.year), int(month), int(day), int(hour),
-                          int(minute or 0), tzinfo=turn.desk.timezone)
+        moment = datetime(
+            int(year or local_now.year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute or 0),
+            tzinfo=turn.desk.timezone,
+        )
     except ValueError:
         turn.say(_("That date does not exist. Please type it like 2026-11-23 10:00."))
         return
@@ -384,9 +409,11 @@ def _book_moment(turn: Turn, start: datetime) -> None:
         turn.say(_("That time has already passed. Please choose a time in the future."))
         return
     if start.time() < desk.opens or start.time() >= desk.closes:
-        turn.say(_("We visit between {opens} and {closes}. Please choose a time in those "
-                   "hours.").format(opens=desk.opens.strftime("%H:%M"),
-                                    closes=desk.closes.strftime("%H:%M")))
+        turn.say(
+            _("We visit between {opens} and {closes}. Please choose a time in those hours.").format(
+                opens=desk.opens.strftime("%H:%M"), closes=desk.closes.strftime("%H:%M")
+            )
+        )
         return
     if start.date() > desk.local(desk.now()).date() + timedelta(days=30):
         turn.say(_("We can book visits up to 30 days ahead. Please choose an earlier date."))
@@ -407,8 +434,12 @@ def _ask_window(turn: Turn) -> None:
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append(_nav(turn))
-    turn.say(_("What time on {day}?").format(
-        day=day_label(turn.language, datetime.combine(day, turn.desk.opens))), rows)
+    turn.say(
+        _("What time on {day}?").format(
+            day=day_label(turn.language, datetime.combine(day, turn.desk.opens))
+        ),
+        rows,
+    )
 
 
 def _on_window_press(turn: Turn, press: Press) -> None:
@@ -427,15 +458,20 @@ def _on_window_press(turn: Turn, press: Press) -> None:
 
 # --- contact phone -------------------------------------------------------------------------
 
+
 def _ask_phone(turn: Turn) -> None:
     _ = turn._
     rows: list[list[Button]] = []
     if turn.person is not None and turn.person.phone:
-        rows.append([turn.button(_("Use {phone}").format(phone=masked_phone(turn.person.phone)),
-                                 "phone", "mine")])
+        rows.append(
+            [
+                turn.button(
+                    _("Use {phone}").format(phone=masked_phone(turn.person.phone)), "phone", "mine"
+                )
+            ]
+        )
     rows.append(_nav(turn))
-    turn.say(_("Which phone number should the engineer call? Tap below or type another one."),
-             rows)
+    turn.say(_("Which phone number should the engineer call? Tap below or type another one."), rows)
 
 
 def _on_phone(turn: Turn) -> None:
@@ -443,8 +479,12 @@ def _on_phone(turn: Turn) -> None:
     raw = turn.inbound.contact_phone or (turn.inbound.text or "").strip()
     phone = parse_phone(raw[:40]) if raw else None
     if phone is None:
-        turn.say(_("That does not look like a valid phone number. Please type an 11-digit "
-                   "mobile number, for example 138 1234 5678, or tap the button."))
+        turn.say(
+            _(
+                "That does not look like a valid phone number. Please type an 11-digit "
+                "mobile number, for example 138 1234 5678, or tap the button."
+            )
+        )
         return
     _phone_chosen(turn, phone)
 
@@ -467,6 +507,7 @@ def _phone_chosen(turn: Turn, phone: str) -> None:
 
 # --- the price (R4, R5) --------------------------------------------------------------------
 
+
 def _chosen_item(turn: Turn) -> PriceItem | None:
     item_id = turn.draft.get("item_id")
     return price_item(turn.session, int(item_id)) if isinstance(item_id, int) else None
@@ -478,20 +519,26 @@ def _ask_quote(turn: Turn) -> None:
     if item is not None and item.price_fen is not None:
         name = item.name_zh if turn.language == "zh" else item.name_en
         turn.say(
-            _("This is a paid service.\n{name}: {price} per {unit}.\nMaterials, if needed, are "
-              "charged at cost. Do you agree to this price?").format(
-                name=name, price=money(item.price_fen),
-                unit=unit_label(turn.language, _, item.unit)),
+            _(
+                "This is a paid service.\n{name}: {price} per {unit}.\nMaterials, if needed, are "
+                "charged at cost. Do you agree to this price?"
+            ).format(
+                name=name, price=money(item.price_fen), unit=unit_label(turn.language, _, item.unit)
+            ),
             [
-                [turn.button(_("✅ Agree"), "quote", "agree"),
-                 turn.button(_("❌ Decline"), "quote", "decline")],
+                [
+                    turn.button(_("✅ Agree"), "quote", "agree"),
+                    turn.button(_("❌ Decline"), "quote", "decline"),
+                ],
                 _nav(turn),
             ],
         )
         return
     turn.say(
-        _("This is a paid service without a fixed list price. An engineer will inspect and quote "
-          "on site; you decide then, and no work starts before you agree."),
+        _(
+            "This is a paid service without a fixed list price. An engineer will inspect and quote "
+            "on site; you decide then, and no work starts before you agree."
+        ),
         [[turn.button(_("👌 Understood"), "quote", "ack")], _nav(turn)],
     )
 
@@ -505,12 +552,17 @@ def _on_quote_press(turn: Turn, press: Press) -> None:
     listed = item is not None and item.price_fen is not None
     if press.action == "quote" and press.arg == "decline" and listed:
         turn.goto("idle", {})
-        turn.say(_("Understood: no order was made and nothing will be charged. If you change "
-                   "your mind, you can start a new request any time."))
+        turn.say(
+            _(
+                "Understood: no order was made and nothing will be charged. If you change "
+                "your mind, you can start a new request any time."
+            )
+        )
         show_menu(turn)
         return
-    if press.action == "quote" and ((press.arg == "agree" and listed) or (press.arg == "ack"
-                                    and not listed)):
+    if press.action == "quote" and (
+        (press.arg == "agree" and listed) or (press.arg == "ack" and not listed)
+    ):
         data["quote"] = "list" if listed else "on_site"
         data["quoted_fen"] = item.price_fen if listed and item is not None else None
         enter(turn, "rep_confirm", data)
@@ -520,13 +572,18 @@ def _on_quote_press(turn: Turn, press: Press) -> None:
 
 # --- summary and submit --------------------------------------------------------------------
 
+
 def _summary(turn: Turn, data: dict[str, Any]) -> str:
     _ = turn._
     lines = [_("Please check your request:")]
-    lines.append(_("Where: {where}").format(
-        where=_("inside the home") if data.get("location") == "home" else _("public area")))
-    lines.append(_("Category: {category}").format(
-        category=category_label(_, str(data.get("category")))))
+    lines.append(
+        _("Where: {where}").format(
+            where=_("inside the home") if data.get("location") == "home" else _("public area")
+        )
+    )
+    lines.append(
+        _("Category: {category}").format(category=category_label(_, str(data.get("category"))))
+    )
     lines.append(_("Problem: {text}").format(text=str(data.get("desc", ""))[:500]))
     lines.append(_("Photos: {count}").format(count=len(data.get("photos", []))))
     lines.append(_("When: {when}").format(when=_when_text(turn, data)))
@@ -583,8 +640,9 @@ def _submit(turn: Turn) -> None:
         description=str(data["desc"]),
         contact_phone=str(data["phone"]),
         urgent=bool(data.get("urgent")),
-        visit_start=(datetime.fromisoformat(data["visit_start"]) if data.get("visit_start")
-                     else None),
+        visit_start=(
+            datetime.fromisoformat(data["visit_start"]) if data.get("visit_start") else None
+        ),
         visit_end=datetime.fromisoformat(data["visit_end"]) if data.get("visit_end") else None,
         price_item_id=data.get("item_id") if home else None,
         quote_kind=str(data.get("quote", "on_site")) if home else "free",
@@ -593,15 +651,18 @@ def _submit(turn: Turn) -> None:
         channel=turn.inbound.channel,
     )
     number = next_order_number(turn.session, "R", turn.desk.local(now).strftime("%Y%m%d"))
-    create_repair(turn.session, turn.person, repair, number, now)
+    order = create_repair(turn.session, turn.person, repair, number, now)
+    post_job_card(turn, order)
     turn.goto("idle", {})
     if repair.urgent:
         plan = _("An engineer will come now: on site within 30 minutes of taking the job.")
     else:
         plan = _("An engineer will come {when}.").format(when=_when_text(turn, data))
     turn.say(
-        _("Thank you! Your request {number} is registered.\n{plan}\nYou will get a message as "
-          "soon as an engineer takes it.").format(number=number, plan=plan)
+        _(
+            "Thank you! Your request {number} is registered.\n{plan}\nYou will get a message as "
+            "soon as an engineer takes it."
+        ).format(number=number, plan=plan)
     )
     show_menu(turn)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import registration, repair, staff_onboarding
+from handlers import jobs, registration, repair, staff_onboarding
 from handlers.menu import (
     ask_language,
     set_language,
@@ -41,6 +41,10 @@ def _group(turn: Turn) -> None:
     if turn.inbound.chat_id not in turn.desk.staff_groups:
         if turn.inbound.command is not None or turn.inbound.button is not None:
             turn.say(_("I only work in private chats. Please message me directly."))
+        return
+    press = decode_button(turn.inbound.button or "")
+    if press is not None and press.version.startswith(jobs.CARD_TAG):
+        jobs.on_order_button(turn, press)
         return
     if turn.person is None or not roles_of(turn.session, turn.person.id):
         turn.say(

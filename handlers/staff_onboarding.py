@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.labels import N_
+from handlers.labels import DEPARTMENT_LABELS, ROLE_LABELS
 from handlers.turn import Turn
 from store.people import add_person
 from store.staff import redeem_invite
-
-ROLE_LABELS = {
-    "agent": N_("customer-service agent"),
-    "butler": N_("butler"),
-    "engineer": N_("engineer"),
-    "cleaner": N_("cleaner"),
-    "gardener": N_("gardener"),
-    "supervisor": N_("supervisor"),
-    "finance": N_("finance"),
-    "manager": N_("manager"),
-}
-DEPARTMENT_LABELS = {
-    "engineering": N_("engineering"),
-    "cleaning": N_("cleaning"),
-    "greening": N_("greening"),
-}
 
 
 def join_staff(turn: Turn, code: str) -> None:

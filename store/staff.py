@@ -43,15 +43,17 @@ def redeem_invite(session: Session, code: str, person: Person, now: datetime) ->
     """Bind the person to the invite's role; None if the code is unknown, used or expired.
 
     The single use is enforced by the database: of two people racing, one update wins."""
-    won = _rowcount(session.execute(
-        update(StaffInvite)
-        .where(
-            StaffInvite.code == code,
-            StaffInvite.used_at.is_(None),
-            StaffInvite.expires_at > now,
+    won = _rowcount(
+        session.execute(
+            update(StaffInvite)
+            .where(
+                StaffInvite.code == code,
+                StaffInvite.used_at.is_(None),
+                StaffInvite.expires_at > now,
+            )
+            .values(used_at=now, used_by_id=person.id)
         )
-        .values(used_at=now, used_by_id=person.id)
-    ))
+    )
     if won != 1:
         return None
     invite = session.scalars(select(StaffInvite).where(StaffInvite.code == code)).one()

@@ -104,6 +104,9 @@ class Owner:
     seen: int = 0
     last: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.seen = len(self.fake.sent(self.chat_id))  # answers start from what comes next
+
     @property
     def chat_id(self) -> int:
         """The chat this owner talks in."""

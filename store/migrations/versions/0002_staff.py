@@ -46,9 +46,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("claimed_at", store.models.UtcDateTime(timezone=True), nullable=True)
         )
-        batch_op.add_column(
-            sa.Column("version", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(
             sa.Column(
                 "card_outbox_id",

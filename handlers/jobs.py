@@ -1,0 +1,130 @@
+"""Job cards in the staff group and the claim (R6): the first valid press wins."""
+
+from __future__ import annotations
+
+from handlers.i18n import Translate, translator
+from handlers.labels import DEPARTMENT_LABELS, category_label, money, window_label
+from handlers.messages import Button, Outbound
+from handlers.notify import notify_person
+from handlers.turn import Press, Turn
+from store.jobs import claim, department_for, may_take
+from store.models import Order, OutboxMessage, Person
+
+CARD_TAG = "o"  # version tag of order buttons: "o<order version>|claim|<order id>"
+
+
+def _when(_: Translate, turn: Turn, order: Order, language: str) -> str:
+    if order.urgent:
+        return _("🚨 URGENT: come now (on site within 30 minutes)")
+    if order.visit_start and order.visit_end:
+        desk = turn.desk
+        return window_label(language, desk.local(order.visit_start), desk.local(order.visit_end))
+    return "-"
+
+
+def _price(_: Translate, order: Order) -> str:
+    if order.quote_kind == "list" and order.quoted_fen is not None:
+        return _("{amount}, agreed by the owner").format(amount=money(order.quoted_fen))
+    if order.quote_kind == "on_site":
+        return _("quote on site (the owner decides then)")
+    return _("free (public area)")
+
+
+def card_text(turn: Turn, order: Order, language: str) -> str:
+    """What the staff group sees: never the owner's name or phone."""
+    _ = translator(language)
+    room = order.unit.code if order.unit is not None else "-"
+    where = _("inside the home") if order.location == "home" else _("public area")
+    return "\n".join(
+        [
+            _("🔧 New job {number}").format(number=order.number),
+            _("Room: {room} ({where})").format(room=room, where=where),
+            _("Category: {category}").format(category=category_label(_, order.category)),
+            _("Problem: {text}").format(text=order.description[:500]),
+            _("When: {when}").format(when=_when(_, turn, order, language)),
+            _("Price: {price}").format(price=_price(_, order)),
+            _("Photos: {count}").format(count=len(order.photos)),
+        ]
+    )
+
+
+def post_job_card(turn: Turn, order: Order) -> None:
+    """Put the new order's card with a Claim button in its department's group."""
+    order.department = department_for(order.category)
+    group = turn.desk.group_for(order.department)
+    if group is None:
+        return  # no staff group configured: the order waits on the supervisor's board
+    language = turn.desk.default_language
+    _ = translator(language)
+    claim_button = Button(_("🙋 Claim"), f"{CARD_TAG}{order.version}|claim|{order.id}")
+    card = Outbound(group, card_text(turn, order, language), [[claim_button]])
+    row = OutboxMessage(channel=turn.inbound.channel, chat_id=group, payload=card.to_payload())
+    turn.session.add(row)
+    turn.session.flush()
+    order.card_outbox_id = row.id
+
+
+def on_order_button(turn: Turn, press: Press) -> None:
+    """A staff button on a job card; for now the card's only action is Claim."""
+    _ = turn._
+    order = turn.session.get(Order, int(press.arg)) if press.arg.isdigit() else None
+    version = press.version.removeprefix(CARD_TAG)
+    if order is None or press.action != "claim" or not version.isdigit():
+        turn.say(_("That button is out of date, so nothing was changed."))
+        return
+    if turn.person is None or not may_take(turn.session, turn.person.id, order.department):
+        department = DEPARTMENT_LABELS.get(order.department, order.department)
+        turn.say(
+            _("Sorry, only {department} staff can take this job.").format(department=_(department))
+        )
+        return
+    if not claim(turn.session, order.id, int(version), turn.person.id, turn.desk.now()):
+        holder = order.assignee.name if order.assignee is not None else None
+        if holder:
+            turn.say(
+                _("{number} is already taken by {name}.").format(number=order.number, name=holder)
+            )
+        else:
+            turn.say(_("That button is out of date, so nothing was changed."))
+        return
+    turn.session.refresh(order)
+    _after_claim(turn, order, turn.person)
+
+
+def _after_claim(turn: Turn, order: Order, engineer: Person) -> None:
+    language = turn.desk.default_language
+    _ = translator(language)
+    stamp = turn.desk.local(order.claimed_at or turn.desk.now()).strftime("%H:%M")
+    taken = _("✅ Taken by {name} at {time}").format(name=engineer.name, time=stamp)
+    text = f"{card_text(turn, order, language)}\n{taken}"
+    card = turn.session.get(OutboxMessage, order.card_outbox_id) if order.card_outbox_id else None
+    edit = card.external_id if card is not None and card.status == "sent" else None
+    turn.replies.append(Outbound(turn.inbound.chat_id, text, [], edit_message_id=edit))
+    notify_person(
+        turn,
+        engineer,
+        lambda t: (_job_details(t, turn, order, engineer.language), []),
+        photos=[p.file_ref for p in order.photos if p.channel == turn.inbound.channel],
+    )
+    notify_person(
+        turn,
+        order.owner,
+        lambda t: (
+            t("Good news: {name} has taken your request {number} and will contact you.").format(
+                name=engineer.name, number=order.number
+            ),
+            [],
+        ),
+    )
+
+
+def _job_details(_: Translate, turn: Turn, order: Order, language: str) -> str:
+    owner = order.owner
+    return "\n".join(
+        [
+            _("You took {number}. Full details:").format(number=order.number),
+            _("Owner: {name}").format(name=owner.name),
+            _("Contact phone: {phone}").format(phone=order.contact_phone),
+            card_text(turn, order, language).split("\n", 1)[1],
+        ]
+    )

@@ -1,0 +1,162 @@
+"""Job cards in the staff group and the claim (R6): one winner, the right people, no leaks."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import func, select
+
+from handlers.desk import Desk
+from handlers.inbox import handle_inbound
+from handlers.messages import Inbound
+from store.db import Database
+from store.migrate import upgrade
+from store.models import Order, OrderEvent, OutboxMessage
+from store.people import add_person
+from store.staff import create_invite, redeem_invite
+from tests.fake_telegram import FakeTelegram, TgChat, TgUser
+from tests.harness import EXAMPLES, MONDAY_MORNING, STAFF_GROUP, Bot, Owner
+
+GROUP = TgChat(id=STAFF_GROUP, type="supergroup", title="Engineering")
+
+
+async def submit_urgent_public_repair(alice: Owner) -> str:
+    """Register alice with her own contact and report a leak in the lobby, urgent."""
+    await alice.send("/start")
+    await alice.send("Li Na")
+    await alice.send("1-1-101")
+    await alice.contact("+8613900001111")
+    await alice.press("Report a repair")
+    await alice.press("Public area")
+    await alice.press("Plumbing")
+    await alice.send("Water leaking from the lobby ceiling")
+    await alice.photo("AgACleak1")
+    await alice.press("Continue")
+    await alice.press("Urgent")
+    await alice.press("Use")
+    replies = await alice.press("Submit")
+    text = alice.texts(replies)[0]
+    return text.split("request ", 1)[1].split(" ", 1)[0]
+
+
+async def join(fake: FakeTelegram, bot: Bot, user: TgUser, role: str, dept: str | None) -> Owner:
+    """A staff member who opened an invitation link, and the same person in the group."""
+    with bot.services.db.unit_of_work() as uow:
+        code = create_invite(uow.session, role, dept, bot.services.clock()).code
+        uow.commit()
+    private = Owner(fake, bot, user)
+    await private.send(f"/start {code}")
+    return Owner(fake, bot, user, chat=GROUP)
+
+
+def _order(bot: Bot, number: str) -> Order:
+    with bot.services.db.unit_of_work() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        uow.session.expunge(order)
+        return order
+
+
+async def test_card_claim_and_notifications(fake_tg: FakeTelegram, bot: Bot, alice: Owner) -> None:
+    """The card hides the owner; the claimer gets the details privately; the owner is told."""
+    number = await submit_urgent_public_repair(alice)
+    cards = [m for m in fake_tg.sent(STAFF_GROUP) if number in (m.get("text") or "")]
+    assert len(cards) == 1
+    card = cards[0]["text"]
+    # the group reads the desk's default language (zh)
+    assert "1-1-101" in card and "紧急" in card and "照片：1" in card
+    assert "Li Na" not in card and "13900001111" not in card and "1111" not in card
+
+    wang = await join(fake_tg, bot, TgUser(3101, "Wang", "en"), "engineer", "engineering")
+    message, data = wang.find_button("接单")
+    await wang.press_data(data, message)
+    edited = fake_tg.message(STAFF_GROUP, cards[0]["message_id"])
+    assert edited is not None and "Wang 已于" in edited["text"]
+    assert not (edited.get("reply_markup") or {}).get("inline_keyboard")
+
+    private = fake_tg.sent(3101)
+    details = [m for m in private if number in (m.get("text") or "")][-1]["text"]
+    assert "Li Na" in details and "+8613900001111" in details
+    assert any(m.get("photo") or m.get("method") == "sendPhoto" for m in private) or any(
+        c.method == "sendPhoto" for c in fake_tg.calls_of("sendPhoto")
+    )
+    assert any("Wang has taken your request" in t for t in fake_tg.messages_to(alice.chat_id))
+    order = _order(bot, number)
+    assert order.status == "claimed" and order.assignee_id is not None
+
+    # a second press, and presses by people who may not take it, change nothing
+    zhou = await join(fake_tg, bot, TgUser(3102, "Zhou", "en"), "engineer", "engineering")
+    replies = await zhou.press_data(data, message)
+    assert "out of date" in zhou.texts(replies)[0] or "already taken" in zhou.texts(replies)[0]
+    assert _order(bot, number).assignee_id == order.assignee_id
+
+
+async def test_outsiders_cannot_claim(fake_tg: FakeTelegram, bot: Bot, alice: Owner) -> None:
+    """A stranger and a cleaner are refused an engineering job; the order stays unclaimed."""
+    number = await submit_urgent_public_repair(alice)
+    stranger = Owner(fake_tg, bot, TgUser(3201, "Eve", "en"), chat=GROUP)
+    message, data = stranger.find_button("接单")
+    replies = await stranger.press_data(data, message)
+    assert "only engineering staff" in stranger.texts(replies)[0]
+    cleaner = await join(fake_tg, bot, TgUser(3202, "Qian", "en"), "cleaner", "cleaning")
+    replies = await cleaner.press_data(data, message)
+    assert "only engineering staff" in cleaner.texts(replies)[0]
+    owner_in_group = Owner(fake_tg, bot, alice.user, chat=GROUP)
+    replies = await owner_in_group.press_data(data, message)
+    assert "only engineering staff" in owner_in_group.texts(replies)[0]
+    order = _order(bot, number)
+    assert order.status == "submitted" and order.assignee_id is None
+
+
+def test_twenty_simultaneous_claims_have_one_winner(db_url: str) -> None:
+    """20 engineers press Claim at the same instant: one wins, 19 hear who has it."""
+    upgrade(db_url)
+    db = Database(db_url)
+    desk = Desk(clock=lambda: MONDAY_MORNING, staff_groups=frozenset({str(STAFF_GROUP)}),
+                default_group=str(STAFF_GROUP))
+    from store.price_list import import_prices
+    from store.units import import_units
+
+    with db.unit_of_work() as uow:
+        import_units(uow.session, EXAMPLES / "units.csv")
+        import_prices(uow.session, EXAMPLES / "prices.csv")
+        owner = add_person(uow.session, channel="t", external_id="1", name="Owner", language="en")
+        for n in range(20):
+            person = add_person(uow.session, channel="t", external_id=f"e{n}", name=f"Eng{n}",
+                                language="en")
+            invite = create_invite(uow.session, "engineer", "engineering", MONDAY_MORNING)
+            redeem_invite(uow.session, invite.code, person, MONDAY_MORNING)
+        order = Order(number="R-20261123-0001", owner_id=owner.id, location="public",
+                      category="plumbing", description="leak", contact_phone="+8613900001111",
+                      quote_kind="free", status="submitted", created_at=MONDAY_MORNING)
+        uow.session.add(order)
+        uow.commit()
+        order_id = order.id
+
+    barrier = threading.Barrier(20)
+    results: list[Any] = []
+
+    def press(n: int) -> None:
+        inbound = Inbound(channel="t", update_id=f"u{n}", chat_id=str(STAFF_GROUP),
+                          chat_kind="group", user_id=f"e{n}", language_hint="en",
+                          button=f"o0|claim|{order_id}")
+        barrier.wait()
+        results.append(handle_inbound(db, desk, inbound))
+
+    threads = [threading.Thread(target=press, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [True] * 20
+    with db.unit_of_work() as uow:
+        claims = uow.session.scalar(select(func.count()).select_from(OrderEvent).where(
+            OrderEvent.order_id == order_id, OrderEvent.action == "claim"))
+        assert claims == 1
+        texts = [r.payload["text"] for r in uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.chat_id == str(STAFF_GROUP)))]
+        winner = uow.session.get(Order, order_id)
+        assert winner is not None and winner.assignee is not None
+        taken = [t for t in texts if "already taken by" in t]
+        assert len(taken) == 19 and all(winner.assignee.name in t for t in taken)
+    db.dispose()
