@@ -79,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     p_imp.add_argument("file", type=Path)
     p_imp.set_defaults(func=_prices_import)
     _staff_parsers(sub)
+    order = sub.add_parser("order", help="work orders")
+    order_sub = order.add_subparsers(title="order commands")
+    show = order_sub.add_parser("show", help="print an order and its whole history (R50)")
+    show.add_argument("number", help="the order number, e.g. R-20261122-0007")
+    show.set_defaults(func=_order_show)
     return parser
 
 
@@ -276,6 +281,22 @@ def _staff_revoke(args: argparse.Namespace) -> int:
         print(f"person {args.person_id} holds no such role; nothing changed", file=sys.stderr)
         return EXIT_FAILED
     print(f"removed {removed} role(s) from person {args.person_id}")
+    return EXIT_OK
+
+
+def _order_show(args: argparse.Namespace) -> int:
+    from store.history import order_history
+
+    services = bootstrap()
+    try:
+        with services.db.unit_of_work() as uow:
+            lines = order_history(uow.session, args.number.strip(), services.desk.timezone)
+    finally:
+        services.close()
+    if lines is None:
+        print(f"no order {args.number}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(lines))
     return EXIT_OK
 
 

@@ -160,3 +160,24 @@ def test_twenty_simultaneous_claims_have_one_winner(db_url: str) -> None:
         taken = [t for t in texts if "already taken by" in t]
         assert len(taken) == 19 and all(winner.assignee.name in t for t in taken)
     db.dispose()
+
+
+async def test_order_show_prints_the_whole_history(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, db_url: str, monkeypatch: Any,
+    tmp_path: Any, capsys: Any,
+) -> None:
+    """`propdesk order show` lists submission and claim with who and when (R50)."""
+    from bot.cli import EXIT_FAILED, EXIT_OK, main
+
+    number = await submit_urgent_public_repair(alice)
+    wang = await join(fake_tg, bot, TgUser(3301, "Wang", "en"), "engineer", "engineering")
+    message, data = wang.find_button("接单")
+    await wang.press_data(data, message)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
+    capsys.readouterr()
+    assert main(["order", "show", number]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert number in out and "claimed" in out and "Li Na" in out
+    assert "submitted" in out and "Wang" in out and "claim submitted->claimed" in out
+    assert main(["order", "show", "R-19990101-0001"]) == EXIT_FAILED
