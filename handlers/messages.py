@@ -33,8 +33,8 @@ class Inbound:
         """The bot command ("start", "cancel", ...) if the text is one."""
         if not self.text or not self.text.startswith("/"):
             return None
-        word = self.text[1:].split(maxsplit=1)[0] if len(self.text) > 1 else ""
-        return word.split("@", 1)[0].lower()
+        words = self.text[1:].split(maxsplit=1)
+        return words[0].split("@", 1)[0].lower() if words else ""
 
     @property
     def command_arg(self) -> str:

@@ -28,6 +28,8 @@ def test_defaults_are_the_embedded_desk(monkeypatch: pytest.MonkeyPatch) -> None
         ("PROPDESK_DATABASE_URL", "mysql://x", "PROPDESK_DATABASE_URL"),
         ("PROPDESK_STAFF_GROUP_CHAT_ID", "staff", "PROPDESK_STAFF_GROUP_CHAT_ID"),
         ("PROPDESK_WEBHOOK_PORT", "99999", "PROPDESK_WEBHOOK_PORT"),
+        ("PROPDESK_DEPARTMENT_GROUPS", "plumbing=-1001", "PROPDESK_DEPARTMENT_GROUPS"),
+        ("PROPDESK_DEPARTMENT_GROUPS", "cleaning=staff", "PROPDESK_DEPARTMENT_GROUPS"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(
@@ -60,3 +62,16 @@ def test_bad_setting_stops_the_cli(
     monkeypatch.setenv("PROPDESK_TIMEZONE", "Nowhere/City")
     assert main(["db", "upgrade"]) == EXIT_CONFIG
     assert "PROPDESK_TIMEZONE" in capsys.readouterr().err
+
+
+def test_department_groups_route_job_cards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cleaning has its own group; every other department uses the default one."""
+    from bot.bootstrap import bootstrap
+
+    monkeypatch.setenv("PROPDESK_STAFF_GROUP_CHAT_ID", "-1000")
+    monkeypatch.setenv("PROPDESK_DEPARTMENT_GROUPS", "cleaning=-2000")
+    settings = load_settings(_env_file=None, database_url="sqlite:///:memory:")
+    desk = bootstrap(settings, upgrade=False).desk
+    assert desk.group_for("cleaning") == "-2000"
+    assert desk.group_for("engineering") == "-1000"
+    assert desk.staff_groups == {"-1000", "-2000"}
