@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> bool:
     """Handle a message exactly once in one transaction; False if it was a duplicate."""
+    inbound = without_controls(inbound)
     try:
         with db.unit_of_work() as uow:
             if not _first_delivery(uow, inbound):
@@ -33,6 +36,15 @@ def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> bool:
     except Exception:
         log.exception("handling update %s failed", inbound.update_id)
         return _apologise(db, desk, inbound)
+
+
+def without_controls(inbound: Inbound) -> Inbound:
+    """Drop control characters from typed text (PostgreSQL refuses NUL); keep line breaks."""
+    text = inbound.text
+    if text is None or text.isprintable():
+        return inbound
+    clean = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return replace(inbound, text=clean)
 
 
 def _first_delivery(uow: UnitOfWork, inbound: Inbound) -> bool:

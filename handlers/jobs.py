@@ -3,14 +3,51 @@
 from __future__ import annotations
 
 from handlers.i18n import Translate, translator
-from handlers.labels import DEPARTMENT_LABELS, category_label, money, window_label
+from handlers.labels import DEPARTMENT_LABELS, N_, category_label, money, window_label
 from handlers.messages import Button, Outbound
 from handlers.notify import notify_person
 from handlers.turn import Press, Turn
-from store.jobs import claim, department_for, may_take
+from store.jobs import claim, department_for, may_take, order_for_update
 from store.models import Order, OutboxMessage, Person
+from store.order_states import OrderAction, OrderStatus, allowed_actions
 
-CARD_TAG = "o"  # version tag of order buttons: "o<order version>|claim|<order id>"
+CARD_TAG = "o"  # version tag of order buttons: "o<order version>|<action>|<order id>[-<extra>]"
+
+# what the assignee may do from the private chat, in the order the buttons appear
+ENGINEER_ACTIONS: dict[OrderAction, str] = {
+    OrderAction.DEPART: N_("🚗 On my way"),
+    OrderAction.ARRIVE: N_("📍 Arrived"),
+    OrderAction.NOT_HOME: N_("🚪 Owner not home"),
+    OrderAction.COMPLETE: N_("✅ Done"),
+    OrderAction.RELEASE: N_("↩ Release"),
+}
+
+
+def order_button(label: str, order: Order, action: str, extra: str = "") -> Button:
+    """A button about an order, valid only while the order is at its current version."""
+    arg = f"{order.id}-{extra}" if extra else str(order.id)
+    return Button(label, f"{CARD_TAG}{order.version}|{action}|{arg}"[:64])
+
+
+def engineer_buttons(_: Translate, order: Order) -> list[list[Button]]:
+    """The assignee's buttons for the actions the order's status still allows."""
+    allowed = allowed_actions(OrderStatus(order.status))
+    buttons = [
+        order_button(_(label), order, a.value)
+        for a, label in ENGINEER_ACTIONS.items()
+        if a in allowed
+    ]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def pressed_order(turn: Turn, press: Press) -> tuple[Order, int, str] | None:
+    """The locked order a button is about, the version it was drawn for, and its extra part."""
+    order_id, _sep, extra = press.arg.partition("-")
+    version = press.version.removeprefix(CARD_TAG)
+    if not order_id.isdigit() or not version.isdigit():
+        return None
+    order = order_for_update(turn.session, int(order_id))
+    return (order, int(version), extra) if order is not None else None
 
 
 def _when(_: Translate, turn: Turn, order: Order, language: str) -> str:
@@ -23,11 +60,19 @@ def _when(_: Translate, turn: Turn, order: Order, language: str) -> str:
 
 
 def _price(_: Translate, order: Order) -> str:
+    if order.kind == "rework":
+        return _("rework, no charge")
     if order.quote_kind == "list" and order.quoted_fen is not None:
         return _("{amount}, agreed by the owner").format(amount=money(order.quoted_fen))
     if order.quote_kind == "on_site":
         return _("quote on site (the owner decides then)")
     return _("free (public area)")
+
+
+def _title(_: Translate, order: Order) -> str:
+    if order.kind == "rework":
+        return _("🔁 Rework job {number}").format(number=order.number)
+    return _("🔧 New job {number}").format(number=order.number)
 
 
 def card_text(turn: Turn, order: Order, language: str) -> str:
@@ -37,7 +82,7 @@ def card_text(turn: Turn, order: Order, language: str) -> str:
     where = _("inside the home") if order.location == "home" else _("public area")
     return "\n".join(
         [
-            _("🔧 New job {number}").format(number=order.number),
+            _title(_, order),
             _("Room: {room} ({where})").format(room=room, where=where),
             _("Category: {category}").format(category=category_label(_, order.category)),
             _("Problem: {text}").format(text=order.description[:500]),
@@ -56,7 +101,7 @@ def post_job_card(turn: Turn, order: Order) -> None:
         return  # no staff group configured: the order waits on the supervisor's board
     language = turn.desk.default_language
     _ = translator(language)
-    claim_button = Button(_("🙋 Claim"), f"{CARD_TAG}{order.version}|claim|{order.id}")
+    claim_button = order_button(_("🙋 Claim"), order, "claim")
     card = Outbound(group, card_text(turn, order, language), [[claim_button]])
     row = OutboxMessage(channel=turn.inbound.channel, chat_id=group, payload=card.to_payload())
     turn.session.add(row)
@@ -103,14 +148,14 @@ def _after_claim(turn: Turn, order: Order, engineer: Person) -> None:
     notify_person(
         turn,
         engineer,
-        lambda t: (_job_details(t, turn, order, engineer.language), []),
+        lambda t: (_job_details(t, turn, order, engineer.language), engineer_buttons(t, order)),
         photos=[p.file_ref for p in order.photos if p.channel == turn.inbound.channel],
     )
     notify_person(
         turn,
         order.owner,
-        lambda t: (
-            t("Good news: {name} has taken your request {number} and will contact you.").format(
+        lambda _: (
+            _("Good news: {name} has taken your request {number} and will contact you.").format(
                 name=engineer.name, number=order.number
             ),
             [],

@@ -65,6 +65,9 @@ EVENT_LABELS: dict[str, str] = {
     "reject": N_("Reported not fixed"),
     "close": N_("Closed"),
     "cancel": N_("Cancelled"),
+    "rebook": N_("Visit re-booked"),
+    "rate": N_("Rated by owner"),
+    "rate_comment": N_("Owner's comment"),
 }
 
 

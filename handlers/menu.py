@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.i18n import translator
 from handlers.labels import category_label, event_label, money, status_label, window_label
-from handlers.turn import Turn
+from handlers.turn import Turn, parse_id
 from store.orders import order_of_owner, orders_of
 
 
@@ -86,9 +86,8 @@ def show_order(turn: Turn, order_id: str) -> None:
     """One of the owner's orders with its whole history; other people's orders stay hidden."""
     _ = turn._
     assert turn.person is not None
-    order = (
-        order_of_owner(turn.session, turn.person.id, int(order_id)) if order_id.isdigit() else None
-    )
+    wanted = parse_id(order_id)
+    order = order_of_owner(turn.session, turn.person.id, wanted) if wanted is not None else None
     if order is None:
         turn.say(_("I could not find that request among yours."))
         show_requests(turn)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.labels import masked_phone
 from handlers.menu import show_menu
 from handlers.steps import Step, choose_buttons_hint, enter, register
-from handlers.turn import Press, Turn
+from handlers.turn import Press, Turn, parse_id
 from store.models import Unit
 from store.people import register_owner
 from store.phones import parse_phone, phone_matches
@@ -85,8 +85,9 @@ def _on_room_press(turn: Turn, press: Press) -> None:
     if press.action == "back":
         enter(turn, "reg_name", {})
         return
-    if press.action == "room" and press.arg.isdigit():
-        unit = turn.session.get(Unit, int(press.arg))
+    unit_id = parse_id(press.arg) if press.action == "room" else None
+    if unit_id is not None:
+        unit = turn.session.get(Unit, unit_id)
         if unit is not None:
             _room_chosen(turn, unit.id, unit.code)
             return

@@ -311,7 +311,7 @@ def _on_when_press(turn: Turn, press: Press) -> None:
     choose_buttons_hint(turn)
 
 
-def _windows(turn: Turn, day: date) -> list[tuple[datetime, datetime]]:
+def visit_windows(turn: Turn, day: date) -> list[tuple[datetime, datetime]]:
     """The visit windows of a local day that start in the future, inside business hours."""
     desk = turn.desk
     step = timedelta(hours=desk.visit_window_hours)
@@ -326,15 +326,16 @@ def _windows(turn: Turn, day: date) -> list[tuple[datetime, datetime]]:
     return slots
 
 
-def _bookable_days(turn: Turn) -> list[date]:
+def bookable_days(turn: Turn) -> list[date]:
+    """The next days (up to the booking horizon) that still have a free visit window."""
     today = turn.desk.local(turn.desk.now()).date()
     days = [today + timedelta(days=i) for i in range(turn.desk.booking_days)]
-    return [d for d in days if _windows(turn, d)]
+    return [d for d in days if visit_windows(turn, d)]
 
 
 def _ask_date(turn: Turn) -> None:
     _ = turn._
-    days = _bookable_days(turn)
+    days = bookable_days(turn)
     labels = [
         turn.button(
             day_label(turn.language, datetime.combine(d, turn.desk.opens)),
@@ -369,7 +370,7 @@ def _on_date_press(turn: Turn, press: Press) -> None:
     if day is None:
         choose_buttons_hint(turn)
         return
-    if not _windows(turn, day):
+    if not visit_windows(turn, day):
         _ = turn._
         turn.say(_("That day has no free visit times left. Please choose another day."))
         enter(turn, "rep_date", turn.draft)
@@ -428,7 +429,7 @@ def _book_moment(turn: Turn, start: datetime) -> None:
 def _ask_window(turn: Turn) -> None:
     _ = turn._
     day = _parse_day(str(turn.draft.get("day", ""))) or turn.desk.local(turn.desk.now()).date()
-    slots = _windows(turn, day)
+    slots = visit_windows(turn, day)
     buttons = [
         turn.button(f"{s:%H:%M}–{e:%H:%M}", "slot", s.strftime("%Y%m%d%H%M")) for s, e in slots
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import jobs, registration, repair, staff_onboarding
+from handlers import engineer, jobs, registration, repair, signoff, staff_onboarding
 from handlers.menu import (
     ask_language,
     set_language,
@@ -112,6 +112,9 @@ def _press(turn: Turn, data: str) -> None:
     if turn.inbound.user_id != turn.inbound.chat_id:
         turn.say(_("Sorry, that button is not for you."))
         return
+    if press is not None and press.version.startswith(jobs.CARD_TAG):
+        _order_press(turn, press)
+        return
     if press is None or (press.version != GLOBAL and press.version != str(turn.convo.version)):
         turn.say(_("That button is out of date, so nothing was changed."))
         if turn.convo.step in STEPS:
@@ -127,6 +130,14 @@ def _press(turn: Turn, data: str) -> None:
         choose_buttons_hint(turn)
         return
     step.on_press(turn, press)
+
+
+def _order_press(turn: Turn, press: Press) -> None:
+    """A button about one order, in a private chat: the owner's or the assignee's."""
+    if press.action in signoff.OWNER_ACTIONS:
+        signoff.on_owner_press(turn, press)
+    else:
+        engineer.on_engineer_press(turn, press)
 
 
 def _global_press(turn: Turn, press: Press) -> None:

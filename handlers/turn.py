@@ -25,6 +25,11 @@ class Press:
     arg: str
 
 
+def parse_id(arg: str) -> int | None:
+    """A row id from button data, or None when it cannot be one (forged, "²", too big)."""
+    return int(arg) if arg.isascii() and arg.isdigit() and len(arg) <= 9 else None
+
+
 def encode_button(version: str, action: str, arg: str = "") -> str:
     """Callback data: the state version it was drawn for, the action and its argument."""
     return f"{version}|{action}|{arg}"[:64]

@@ -8,8 +8,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from store.models import Order, OrderEvent, PersonRole
+from store.models import Order, OrderEvent, OrderPhoto, PersonRole
 from store.order_states import OrderAction, OrderStatus
+from store.orders import apply_action
 
 DEPARTMENT_OF_CATEGORY = {
     "cleaning": "cleaning",
@@ -64,3 +65,105 @@ def claim(session: Session, order_id: int, version: int, person_id: int, at: dat
     session.flush()
     session.expire_all()
     return True
+
+
+class StaleButton(ValueError):
+    """A button drawn for an older version of the order."""
+
+
+def order_for_update(session: Session, order_id: int) -> Order | None:
+    """An order, locked for the rest of the transaction."""
+    return session.get(Order, order_id, with_for_update=True)
+
+
+def act(
+    session: Session,
+    order: Order,
+    action: OrderAction,
+    actor_id: int,
+    at: datetime,
+    version: int,
+    **extra: object,
+) -> OrderEvent:
+    """Apply a staff or owner action drawn for `version`; stale buttons and illegal moves raise."""
+    if order.version != version:
+        raise StaleButton(order.number)
+    event = apply_action(order, action, actor_id, at, **extra)
+    if action is OrderAction.RELEASE:
+        order.assignee_id = None
+        order.claimed_at = None
+    order.version += 1
+    session.flush()
+    return event
+
+
+def note(
+    session: Session, order: Order, action: str, actor_id: int, at: datetime, **extra: object
+) -> OrderEvent:
+    """Record a change that does not move the status (re-booking, rating); bumps the version."""
+    event = OrderEvent(
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        amount_fen=extra.get("amount_fen") if isinstance(extra.get("amount_fen"), int) else None,
+        note=str(extra["note"]) if extra.get("note") is not None else None,
+    )
+    order.events.append(event)
+    order.version += 1
+    session.flush()
+    return event
+
+
+def rebook(
+    session: Session, order: Order, start: datetime, end: datetime, actor_id: int, at: datetime
+) -> OrderEvent:
+    """Store the owner's new visit time after nobody was home (R7)."""
+    order.urgent = False
+    order.visit_start, order.visit_end = start, end
+    return note(session, order, "rebook", actor_id, at, note=start.isoformat())
+
+
+RATINGS = ("satisfied", "average", "unsatisfied")  # 满意 / 一般 / 不满意
+
+
+def rate(session: Session, order: Order, rating: str, actor_id: int, at: datetime) -> OrderEvent:
+    """Store the owner's rating of accepted work (R9)."""
+    if rating not in RATINGS:
+        raise ValueError(f"unknown rating {rating!r}")
+    order.rating = rating
+    return note(session, order, "rate", actor_id, at, note=rating)
+
+
+def create_rework(session: Session, order: Order, number: str, at: datetime) -> Order:
+    """A free rework order (返修, R12) for work the owner reported not fixed."""
+    rework = Order(
+        number=number,
+        kind="rework",
+        rework_of_id=order.id,
+        owner_id=order.owner_id,
+        unit_id=order.unit_id,
+        location=order.location,
+        category=order.category,
+        description=order.description,
+        contact_phone=order.contact_phone,
+        urgent=order.urgent,
+        price_item_id=order.price_item_id,
+        quote_kind="free",
+        status=OrderStatus.SUBMITTED,
+        department=order.department,
+        created_at=at,
+    )
+    session.add(rework)
+    for photo in order.photos:
+        rework.photos.append(OrderPhoto(channel=photo.channel, file_ref=photo.file_ref))
+    rework.events.append(
+        OrderEvent(
+            at=at,
+            actor_id=order.owner_id,
+            action="submitted",
+            to_status=OrderStatus.SUBMITTED,
+            note=f"rework of {order.number}",
+        )
+    )
+    session.flush()
+    return rework

@@ -174,6 +174,9 @@ class Order(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     card_outbox_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     rework_of_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    # the owner's sign-off (R9): 满意 / 一般 / 不满意 as "satisfied" / "average" / "unsatisfied"
+    rating: Mapped[str | None] = mapped_column(String(10))
+    rating_comment: Mapped[str | None] = mapped_column(Text)
 
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
     assignee: Mapped[Person | None] = relationship(foreign_keys=[assignee_id])

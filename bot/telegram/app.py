@@ -33,18 +33,23 @@ class PerChatOrder(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 32) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[object, asyncio.Lock] = {}
+        # a chat's lock lives while anyone holds or waits for it (the count), then goes
+        self._locks: dict[object, tuple[asyncio.Lock, int]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers while holding its chat's lock."""
         key = _chat_key(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
         try:
             async with lock:
                 await coroutine
         finally:
-            if not lock.locked() and self._locks.get(key) is lock:
+            lock, users = self._locks[key]
+            if users == 1:
                 del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
