@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import engineer, jobs, registration, repair, signoff, staff_onboarding
+from handlers import board, engineer, jobs, registration, repair, signoff, staff_onboarding
 from handlers.menu import (
     ask_language,
     set_language,
@@ -15,7 +15,7 @@ from handlers.steps import IDLE, STEPS, choose_buttons_hint, reprompt
 from handlers.turn import GLOBAL, Press, Turn, decode_button
 from store.people import roles_of
 
-COMMANDS = ("start", "menu", "help", "cancel", "repair", "requests", "language")
+COMMANDS = ("start", "menu", "help", "cancel", "repair", "requests", "language", "board")
 
 
 def route(turn: Turn) -> None:
@@ -87,6 +87,8 @@ def _registered_command(turn: Turn, command: str) -> None:
         repair.start_repair(turn)
     elif command == "requests":
         show_requests(turn)
+    elif command == "board":
+        board.show_board(turn)
     else:
         show_menu(turn)
 

@@ -1,0 +1,70 @@
+"""The supervisor's board: open work by state, what waits unclaimed, what is overdue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from store.models import Order
+from store.order_states import OPEN, OrderStatus
+
+URGENT_ARRIVAL = timedelta(minutes=30)  # R3
+
+
+@dataclass(frozen=True)
+class WaitingJob:
+    """An order nobody has taken yet."""
+
+    number: str
+    department: str
+    urgent: bool
+    waiting: timedelta
+
+
+@dataclass(frozen=True)
+class Board:
+    """Counts by status, the unclaimed queue (oldest first) and the overdue orders."""
+
+    by_status: dict[str, int]
+    unclaimed: list[WaitingJob]
+    overdue: list[str]
+
+
+def board(session: Session, now: datetime, limit: int = 20) -> Board:
+    """Read the board with SQL aggregation; only the listed rows are loaded."""
+    open_states = [s.value for s in OPEN]
+    counts = dict(
+        session.execute(
+            select(Order.status, func.count())
+            .where(Order.status.in_(open_states))
+            .group_by(Order.status)
+        ).all()
+    )
+    unclaimed = [
+        WaitingJob(o.number, o.department, o.urgent, now - o.created_at)
+        for o in session.scalars(
+            select(Order)
+            .where(Order.status == OrderStatus.SUBMITTED)
+            .order_by(Order.created_at)
+            .limit(limit)
+        )
+    ]
+    not_there = [OrderStatus.SUBMITTED, OrderStatus.CLAIMED, OrderStatus.ON_THE_WAY]
+    overdue = list(
+        session.scalars(
+            select(Order.number)
+            .where(
+                Order.status.in_([s.value for s in not_there]),
+                or_(
+                    and_(Order.urgent.is_(True), Order.created_at < now - URGENT_ARRIVAL),
+                    and_(Order.visit_start.is_not(None), Order.visit_start < now),
+                ),
+            )
+            .order_by(Order.created_at)
+            .limit(limit)
+        )
+    )
+    return Board({str(k): int(v) for k, v in counts.items()}, unclaimed, overdue)
