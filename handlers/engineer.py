@@ -3,48 +3,89 @@
 from __future__ import annotations
 
 from handlers.i18n import Translate
-from handlers.jobs import ENGINEER_ACTIONS, engineer_buttons, post_job_card, pressed_order
-from handlers.labels import status_label
+from handlers.jobs import (
+    ENGINEER_ACTIONS,
+    engineer_buttons,
+    order_button,
+    post_job_card,
+    pressed_order,
+)
+from handlers.labels import money, status_label
 from handlers.messages import Button
 from handlers.notify import notify_person
 from handlers.signoff import done_buttons, rebook_button
 from handlers.turn import Press, Turn
-from store.jobs import StaleButton, act
+from store.jobs import act, settle_fee
 from store.models import Order, Person
-from store.order_states import IllegalTransition, OrderAction
+from store.order_states import OrderAction, OrderStatus, allowed_actions
+
+FEE_CHOICES = {"cash": "fee_cash", "later": "fee_unpaid"}  # Done on a list-price order (R10)
 
 
 def on_engineer_press(turn: Turn, press: Press) -> None:
     """One of the assignee's action buttons: checked for who, version and state, then applied."""
     _ = turn._
+    checked = _checked(turn, press)
+    if checked is None:
+        return
+    order, action, engineer = checked
+    if action is OrderAction.COMPLETE and press.action not in FEE_CHOICES and _charged(order):
+        _ask_fee(turn, order)
+        return
+    now = turn.desk.now()
+    act(turn.session, order, action, engineer.id, now, order.version)
+    if press.action in FEE_CHOICES:
+        settle_fee(turn.session, order, FEE_CHOICES[press.action], engineer.id, now)
+    _tell_engineer(turn, order, action)
+    _tell_owner(turn, order, action, engineer)
+    if action is OrderAction.RELEASE:
+        post_job_card(turn, order)
+
+
+def _checked(turn: Turn, press: Press) -> tuple[Order, OrderAction, Person] | None:
+    """The order, action and assignee of a press that may go ahead; otherwise say why not."""
+    _ = turn._
     found = pressed_order(turn, press)
-    action = next((a for a in ENGINEER_ACTIONS if a.value == press.action), None)
+    name = "complete" if press.action in FEE_CHOICES else press.action
+    action = next((a for a in ENGINEER_ACTIONS if a.value == name), None)
     if found is None or action is None:
         turn.say(_("That button is out of date, so nothing was changed."))
-        return
+        return None
     order, version, _extra = found
     engineer = turn.person
     if engineer is None or order.assignee_id != engineer.id:
         turn.say(
             _("Sorry, only the engineer who took {number} can do that.").format(number=order.number)
         )
-        return
-    try:
-        act(turn.session, order, action, engineer.id, turn.desk.now(), version)
-    except StaleButton:
+        return None
+    if version != order.version:
         turn.say(_("That button is out of date, so nothing was changed."))
-        return
-    except IllegalTransition:
+        return None
+    if action not in allowed_actions(OrderStatus(order.status)):
         turn.say(
             _("That cannot be done now: {number} is at “{status}”.").format(
                 number=order.number, status=status_label(_, order.status)
             )
         )
-        return
-    _tell_engineer(turn, order, action)
-    _tell_owner(turn, order, action, engineer)
-    if action is OrderAction.RELEASE:
-        post_job_card(turn, order)
+        return None
+    return order, action, engineer
+
+
+def _charged(order: Order) -> bool:
+    return order.quote_kind == "list" and order.quoted_fen is not None
+
+
+def _ask_fee(turn: Turn, order: Order) -> None:
+    _ = turn._
+    turn.say(
+        _("How was the fee of {amount} for {number} settled?").format(
+            amount=money(order.quoted_fen or 0), number=order.number
+        ),
+        [
+            [order_button(_("💵 Cash collected"), order, "cash")],
+            [order_button(_("🧾 Owner pays later (unpaid)"), order, "later")],
+        ],
+    )
 
 
 def _tell_engineer(turn: Turn, order: Order, action: OrderAction) -> None:
@@ -86,8 +127,19 @@ def _tell_owner(turn: Turn, order: Order, action: OrderAction, engineer: Person)
             return text.format(**values), [[rebook_button(_, order)]]
         if action is OrderAction.COMPLETE:
             text = _("{name} has finished {number}. Please check the work: is it fixed?")
-            return text.format(**values), done_buttons(_, order)
+            return text.format(**values) + _fee_line(_, order), done_buttons(_, order)
         text = _("{number} has gone back to the team; another engineer will take it soon.")
         return text.format(**values), []
 
     notify_person(turn, order.owner, compose)
+
+
+def _fee_line(_: Translate, order: Order) -> str:
+    """How the fee was settled at completion, for the owner's done message."""
+    last = order.events[-1] if order.events else None
+    if last is None or last.action not in FEE_CHOICES.values() or last.amount_fen is None:
+        return ""
+    amount = money(last.amount_fen)
+    if last.action == "fee_cash":
+        return "\n" + _("Fee {amount}: paid in cash. Thank you!").format(amount=amount)
+    return "\n" + _("Fee {amount}: to be paid later (unpaid).").format(amount=amount)

@@ -68,6 +68,8 @@ EVENT_LABELS: dict[str, str] = {
     "rebook": N_("Visit re-booked"),
     "rate": N_("Rated by owner"),
     "rate_comment": N_("Owner's comment"),
+    "fee_cash": N_("Fee collected in cash"),
+    "fee_unpaid": N_("Fee unpaid"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.approvals import ask_agents
 from handlers.labels import masked_phone
 from handlers.menu import show_menu
 from handlers.steps import Step, choose_buttons_hint, enter, register
@@ -184,6 +185,8 @@ def _finish(turn: Turn, phone: str, proven: bool) -> None:
             ).format(name=data["name"], room=unit.code, phone=masked_phone(phone)),
             remove_keyboard=True,
         )
+    if not verified:
+        ask_agents(turn, turn.person)
     show_menu(turn)
 
 

@@ -36,6 +36,15 @@ TYPED_TIME = re.compile(
 
 def start_repair(turn: Turn) -> None:
     """Begin a new repair request, or resume the one in progress."""
+    if turn.person is not None and turn.person.owner_status == "rejected":
+        _ = turn._
+        turn.say(
+            _(
+                "Your registration could not be confirmed, so I cannot take requests yet. "
+                "Please call or visit the property office."
+            )
+        )
+        return
     if turn.convo.step.startswith("rep_"):
         _ = turn._
         turn.say(_("Let us continue your repair request where you left off."))

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from handlers import board, engineer, jobs, registration, repair, signoff, staff_onboarding
+from handlers import (
+    approvals,
+    board,
+    engineer,
+    jobs,
+    registration,
+    repair,
+    signoff,
+    staff_onboarding,
+)
 from handlers.menu import (
     ask_language,
     set_language,
@@ -151,6 +160,8 @@ def _global_press(turn: Turn, press: Press) -> None:
         set_language(turn, press.arg)
     elif turn.person is None:
         registration.start_registration(turn)
+    elif press.action in ("approve", "reject"):
+        approvals.decide(turn, press.arg, press.action == "approve")
     elif press.action == "repair":
         repair.start_repair(turn)
     elif press.action == "requests":

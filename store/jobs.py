@@ -167,3 +167,18 @@ def create_rework(session: Session, order: Order, number: str, at: datetime) -> 
     )
     session.flush()
     return rework
+
+
+FEE_SETTLEMENTS = ("fee_cash", "fee_unpaid")  # 现金已收 / 欠费 (R10)
+
+
+def settle_fee(
+    session: Session, order: Order, settlement: str, actor_id: int, at: datetime
+) -> OrderEvent:
+    """Record how a list-price order's fee was settled at completion, with the amount (R10)."""
+    if settlement not in FEE_SETTLEMENTS:
+        raise ValueError(f"unknown settlement {settlement!r}")
+    event = OrderEvent(at=at, actor_id=actor_id, action=settlement, amount_fen=order.quoted_fen)
+    order.events.append(event)
+    session.flush()
+    return event

@@ -66,9 +66,14 @@ async def test_paid_repair_from_claim_to_rating(
     assert wang.texts(replies) == [f"{number}: Engineer on site. What next?"]
     assert wang.buttons(replies[0]) == ["🚪 Owner not home", "✅ Done", "↩ Release"]
     replies = await wang.press("Done")
+    assert wang.texts(replies) == [f"How was the fee of ¥30.00 for {number} settled?"]
+    assert wang.buttons(replies[0]) == ["💵 Cash collected", "🧾 Owner pays later (unpaid)"]
+    assert state(bot, number)[0] == "arrived"
+    replies = await wang.press("Cash collected")
     assert wang.texts(replies) == [f"{number} is done. The owner has been asked to check the work."]
     assert state(bot, number)[0] == "done"
 
+    assert "¥30.00" in fake_tg.messages_to(zhang.chat_id)[-1]
     assert buttons_of(zhang) == ["✅ 验收通过", "❌ 没修好"]
     replies = await zhang.press("验收通过")
     assert zhang.buttons(replies[-1]) == ["😊 满意", "😐 一般", "😞 不满意"]
@@ -80,11 +85,36 @@ async def test_paid_repair_from_claim_to_rating(
     assert order.status == "accepted" and order.rating == "average"
     assert order.rating_comment == "师傅很专业，但是来晚了"
     assert [e.action for e in order.events] == [
-        "submitted", "quote_agreed", "claim", "depart", "arrive", "complete", "accept", "rate",
-        "rate_comment"]
+        "submitted", "quote_agreed", "claim", "depart", "arrive", "complete", "fee_cash",
+        "accept", "rate", "rate_comment"]
+    assert order.events[6].amount_fen == order.quoted_fen == 3000
     assert order.version == 7
-    assert all(e.actor_id == order.assignee_id for e in order.events[2:6])
-    assert all(e.actor_id == order.owner_id for e in order.events[6:])
+    assert all(e.actor_id == order.assignee_id for e in order.events[2:7])
+    assert all(e.actor_id == order.owner_id for e in order.events[7:])
+
+
+async def test_fee_left_unpaid(fake_tg: FakeTelegram, bot: Bot, zhang: Owner) -> None:
+    """R10: the owner pays later (欠费): recorded with the amount; only the assignee may say so."""
+    await register(zhang)
+    await quick_order(zhang)
+    number = load_number(bot)
+    wang = await claimed_by(fake_tg, bot, WANG, number)
+    await wang.press("Arrived")
+    await wang.press("Done")
+    message, later = wang.find_button("Owner pays later")
+    zhou = Owner(fake_tg, bot, TgUser(3402, "Zhou", "en"))
+    await join(fake_tg, bot, zhou.user, "engineer", "engineering")
+    await _refused(zhou, later, "only the engineer who took")
+    assert state(bot, number)[0] == "arrived"
+    await wang.press_data(later, message)
+    order = load(bot, number)
+    assert order.status == "done"
+    assert [(e.action, e.amount_fen) for e in order.events[-2:]] == [
+        ("complete", None), ("fee_unpaid", 3000)]
+    assert "¥30.00" in fake_tg.messages_to(zhang.chat_id)[-1]
+    replies = await wang.press_data(later, message)  # pressed twice: nothing more
+    assert "out of date" in wang.texts(replies)[0]
+    assert len(load(bot, number).events) == len(order.events)
 
 
 def load_number(bot: Bot) -> str:
