@@ -24,7 +24,6 @@ FEE_CHOICES = {"cash": "fee_cash", "later": "fee_unpaid"}  # Done on a list-pric
 
 def on_engineer_press(turn: Turn, press: Press) -> None:
     """One of the assignee's action buttons: checked for who, version and state, then applied."""
-    _ = turn._
     checked = _checked(turn, press)
     if checked is None:
         return
@@ -34,7 +33,7 @@ def on_engineer_press(turn: Turn, press: Press) -> None:
         return
     now = turn.desk.now()
     act(turn.session, order, action, engineer.id, now, order.version)
-    if press.action in FEE_CHOICES:
+    if press.action in FEE_CHOICES and _charged(order):
         settle_fee(turn.session, order, FEE_CHOICES[press.action], engineer.id, now)
     _tell_engineer(turn, order, action)
     _tell_owner(turn, order, action, engineer)

@@ -205,7 +205,7 @@ def _on_desc(turn: Turn) -> None:
         return
     if len(text) > DESCRIPTION_LIMIT:
         turn.say(
-            _("That is {count} characters; please keep it under {limit}.").format(
+            _("Your description is {count} characters; please keep it to {limit} or fewer.").format(
                 count=len(text), limit=DESCRIPTION_LIMIT
             )
         )
@@ -236,7 +236,7 @@ def _on_desc_press(turn: Turn, press: Press) -> None:
 def _ask_photos(turn: Turn) -> None:
     _ = turn._
     count = len(turn.draft.get("photos", []))
-    label = _("Continue ({count} photos)").format(count=count) if count else _("Skip photos")
+    label = _("Continue (photos: {count})").format(count=count) if count else _("Skip photos")
     turn.say(
         _("Send up to {limit} photos of the problem if you can, then tap the button.").format(
             limit=PHOTO_LIMIT
@@ -393,10 +393,16 @@ def _on_typed_time(turn: Turn) -> None:
     _ = turn._
     match = TYPED_TIME.match(turn.inbound.text or "")
     if match is None:
-        turn.say(_("Please choose a day below, or type a date and time like 2026-11-23 10:00."))
+        turn.say(
+            _("Please choose a day below, or type a date and time like {example}.").format(
+                example=_typing_example(turn)
+            )
+        )
         return
     local_now = turn.desk.local(turn.desk.now())
     year, month, day, hour, minute = match.groups()
+    if year is None and (int(month), int(day)) < (local_now.month, local_now.day):
+        year = str(local_now.year + 1)  # "01-05" typed on 30 December means next January
     try:
         moment = datetime(
             int(year or local_now.year),
@@ -407,9 +413,18 @@ def _on_typed_time(turn: Turn) -> None:
             tzinfo=turn.desk.timezone,
         )
     except ValueError:
-        turn.say(_("That date does not exist. Please type it like 2026-11-23 10:00."))
+        turn.say(
+            _("That date does not exist. Please type it like {example}.").format(
+                example=_typing_example(turn)
+            )
+        )
         return
     _book_moment(turn, moment)
+
+
+def _typing_example(turn: Turn) -> str:
+    """Tomorrow at ten, as an example of a typed visit time."""
+    return (turn.desk.local(turn.desk.now()) + timedelta(days=1)).strftime("%Y-%m-%d 10:00")
 
 
 def _book_moment(turn: Turn, start: datetime) -> None:
@@ -594,6 +609,11 @@ def _summary(turn: Turn, data: dict[str, Any]) -> str:
     lines.append(
         _("Category: {category}").format(category=category_label(_, str(data.get("category"))))
     )
+    item = _chosen_item(turn) if data.get("location") == "home" else None
+    if item is not None:
+        lines.append(
+            _("Item: {name}").format(name=item.name_zh if turn.language == "zh" else item.name_en)
+        )
     lines.append(_("Problem: {text}").format(text=str(data.get("desc", ""))[:500]))
     lines.append(_("Photos: {count}").format(count=len(data.get("photos", []))))
     lines.append(_("When: {when}").format(when=_when_text(turn, data)))
@@ -665,7 +685,7 @@ def _submit(turn: Turn) -> None:
     post_job_card(turn, order)
     turn.goto("idle", {})
     if repair.urgent:
-        plan = _("An engineer will come now: on site within 30 minutes of taking the job.")
+        plan = _("An engineer will come now and be on site within 30 minutes.")
     else:
         plan = _("An engineer will come {when}.").format(when=_when_text(turn, data))
     turn.say(

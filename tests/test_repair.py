@@ -207,6 +207,7 @@ async def test_home_repair_with_list_price_agreed(alice: Owner) -> None:
         "Please check your request:",
         "Where: inside the home",
         "Category: Plumbing",
+        "Item: Replace tap",
         "Problem: The kitchen tap drips all night",
         "Photos: 1",
         "When: Tue 24 Nov 10:00–12:00",
@@ -432,8 +433,8 @@ async def test_back_goes_to_the_previous_question(alice: Owner) -> None:
     replies = await alice.press("« Back")  # when -> photos, with the count
     assert alice.texts(replies) == [
         "Send up to 5 photos of the problem if you can, then tap the button."]
-    assert alice.buttons(replies[0])[0] == "Continue (1 photos)"
-    await alice.press("Continue (1 photos)")
+    assert alice.buttons(replies[0])[0] == "Continue (photos: 1)"
+    await alice.press("Continue (photos: 1)")
     await alice.press("Book a visit")
     await alice.press("Tue 24 Nov")
     replies = await alice.press("« Back")  # window -> date
@@ -649,7 +650,7 @@ async def test_captioned_photo_is_description_and_photo(
     replies = await alice.photo("c2", album="alb")  # Telegram captions only the first
     assert alice.texts(replies) == [
         "Send up to 5 photos of the problem if you can, then tap the button."]
-    assert alice.buttons(replies[0])[0] == "Continue (1 photos)"  # the second came after it
+    assert alice.buttons(replies[0])[0] == "Continue (photos: 1)"  # the second came after it
     step, data, _ = convo_state(alice)
     assert (step, data["desc"], data["photos"]) == ("rep_photos", "Tap leaking", ["c1", "c2"])
 

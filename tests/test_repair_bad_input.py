@@ -76,7 +76,9 @@ async def test_description_too_long_and_just_long_enough(alice: Owner) -> None:
     """2001 characters are refused with the count; exactly 2000 are taken."""
     before = await at_desc(alice)
     replies = await alice.send("x" * 2001)
-    assert alice.texts(replies) == ["That is 2001 characters; please keep it under 2000."]
+    assert alice.texts(replies) == [
+        "Your description is 2001 characters; please keep it to 2000 or fewer."
+    ]
     assert_unchanged(alice, before)
 
     replies = await alice.send("y" * 2000)
@@ -159,9 +161,9 @@ async def test_text_at_photo_quote_and_summary(alice: Owner) -> None:
 
 PASSED = "That time has already passed. Please choose a time in the future."
 HOURS = "We visit between 08:00 and 18:00. Please choose a time in those hours."
-NO_SUCH_DATE = "That date does not exist. Please type it like 2026-11-23 10:00."
+NO_SUCH_DATE = "That date does not exist. Please type it like 2026-11-24 10:00."
 TOO_FAR = "We can book visits up to 30 days ahead. Please choose an earlier date."
-UNREADABLE = "Please choose a day below, or type a date and time like 2026-11-23 10:00."
+UNREADABLE = "Please choose a day below, or type a date and time like 2026-11-24 10:00."
 BAD_TIMES = [
     ("2026-11-22 10:00", PASSED),
     ("2026-11-23 08:00", PASSED),  # today, but already gone at 09:30
