@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,7 +20,7 @@ from handlers.labels import (
 from handlers.menu import show_menu
 from handlers.messages import Button
 from handlers.steps import Step, choose_buttons_hint, enter, register
-from handlers.turn import Press, Turn
+from handlers.turn import Press, Turn, parse_id
 from store.models import PriceItem
 from store.orders import NewRepair, create_repair, next_order_number, price_item
 from store.phones import parse_phone
@@ -163,11 +162,6 @@ def _ask_item(turn: Turn) -> None:
     turn.say(_("Which of these is it? Prices are from our price list."), rows)
 
 
-def _id_arg(arg: str) -> int | None:
-    """A row id from button data, or None when it cannot be one (forged, "²", too big)."""
-    return int(arg) if arg.isascii() and arg.isdigit() and len(arg) <= 9 else None
-
-
 def _on_item_press(turn: Turn, press: Press) -> None:
     if _common_press(turn, press, "rep_category"):
         return
@@ -176,7 +170,7 @@ def _on_item_press(turn: Turn, press: Press) -> None:
         data["item_id"] = None
         enter(turn, "rep_desc", data)
         return
-    item_id = _id_arg(press.arg) if press.action == "item" else None
+    item_id = parse_id(press.arg) if press.action == "item" else None
     if item_id is not None:
         item = price_item(turn.session, item_id)
         if item is not None and item.category == data.get("category"):
@@ -199,7 +193,7 @@ def _on_desc(turn: Turn) -> None:
     if turn.inbound.photo is not None and not turn.inbound.text:
         turn.say(_("Please type a short description first; you can send photos in the next step."))
         return
-    text = _without_controls(turn.inbound.text or "").strip()
+    text = (turn.inbound.text or "").strip()  # control characters dropped in the inbox
     if not text:
         turn.say(_("Please type a short description of the problem."))
         return
@@ -217,11 +211,6 @@ def _on_desc(turn: Turn) -> None:
         if turn.inbound.album is not None:
             data["albums"] = [*data.get("albums", []), turn.inbound.album]
     enter(turn, "rep_photos", data)
-
-
-def _without_controls(text: str) -> str:
-    """Text without control characters (PostgreSQL refuses NUL), line breaks and tabs kept."""
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
 
 
 def _on_desc_press(turn: Turn, press: Press) -> None:
