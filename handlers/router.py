@@ -6,6 +6,7 @@ from handlers import (
     approvals,
     board,
     engineer,
+    finance,
     jobs,
     registration,
     repair,
@@ -24,7 +25,18 @@ from handlers.steps import IDLE, STEPS, choose_buttons_hint, reprompt
 from handlers.turn import GLOBAL, Press, Turn, decode_button
 from store.people import roles_of
 
-COMMANDS = ("start", "menu", "help", "cancel", "repair", "requests", "language", "board")
+COMMANDS = (
+    "start",
+    "menu",
+    "help",
+    "cancel",
+    "repair",
+    "requests",
+    "language",
+    "board",
+    "arrears",
+    "paid",
+)
 
 
 def route(turn: Turn) -> None:
@@ -98,6 +110,10 @@ def _registered_command(turn: Turn, command: str) -> None:
         show_requests(turn)
     elif command == "board":
         board.show_board(turn)
+    elif command == "arrears":
+        finance.show_arrears(turn)
+    elif command == "paid":
+        finance.pay_command(turn)
     else:
         show_menu(turn)
 
@@ -162,6 +178,10 @@ def _global_press(turn: Turn, press: Press) -> None:
         registration.start_registration(turn)
     elif press.action in ("approve", "reject"):
         approvals.decide(turn, press.arg, press.action == "approve")
+    elif press.action == "paybill":
+        finance.ask_method(turn, press.arg)
+    elif press.action == "paymethod":
+        finance.pay_in_full(turn, press.arg)
     elif press.action == "repair":
         repair.start_repair(turn)
     elif press.action == "requests":

@@ -275,3 +275,36 @@ class OutboxMessage(Base):
 
 Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)
 Index("ix_outbox_chat", OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.status)
+
+
+class Bill(Base):
+    """What an owner owes for an order (R10): paid on the spot, or unpaid (欠费) until settled."""
+
+    __tablename__ = "bills"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    paid_fen: Mapped[int] = mapped_column(Integer, default=0)
+    # "unpaid" until paid_fen reaches amount_fen; reminders stop the moment it is "paid" (R27)
+    status: Mapped[str] = mapped_column(String(10), default="unpaid")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column()
+
+    order: Mapped[Order] = relationship()
+    payments: Mapped[list[Payment]] = relationship(order_by="Payment.id")
+
+
+Index("ix_bills_status_created", Bill.status, Bill.created_at)
+
+
+class Payment(Base):
+    """Money received against a bill: how much, how, and who recorded it."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(12))  # cash, wechat, alipay, bank
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
