@@ -20,10 +20,13 @@ class Background:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name=self.name)
 
-    async def stop(self) -> None:
-        """Cancel the task and wait until it has ended."""
-        if self._task is not None:
-            self._task.cancel()
-            # wait() neither raises the task's CancelledError nor swallows our own
-            await asyncio.wait([self._task])
-            self._task = None
+    async def stop(self, grace: float = 0.0) -> None:
+        """Give the task `grace` seconds to end by itself, then cancel it and wait for it."""
+        if self._task is None:
+            return
+        # wait() neither raises the task's CancelledError nor swallows our own
+        if grace > 0:
+            await asyncio.wait([self._task], timeout=grace)
+        self._task.cancel()
+        await asyncio.wait([self._task])
+        self._task = None

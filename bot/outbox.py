@@ -72,6 +72,7 @@ class OutboxSender:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._runner = Background("outbox-sender", self._loop)
+        self._stopping = False
 
     def notify(self) -> None:
         """Something new is in the outbox: deliver it now rather than at the next poll."""
@@ -79,16 +80,19 @@ class OutboxSender:
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
+        self._stopping = False
         self._runner.start()
 
     async def stop(self) -> None:
-        """Stop the loop; undelivered rows stay in the outbox for the next start."""
-        await self._runner.stop()
+        """Finish the batch in hand (up to 10 s), then stop; the rest waits for the next start."""
+        self._stopping = True
+        self._wake.set()
+        await self._runner.stop(grace=10.0)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
-                while await self.send_due():
+                while not self._stopping and await self.send_due():
                     pass
             except Exception:  # keep delivering whatever happens to one batch
                 log.exception("outbox batch failed")
