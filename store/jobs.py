@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from store.finance import open_bill
 from store.models import Order, OrderEvent, OrderPhoto, PersonRole
 from store.order_states import OrderAction, OrderStatus
 from store.orders import apply_action
@@ -175,10 +176,13 @@ FEE_SETTLEMENTS = ("fee_cash", "fee_unpaid")  # 现金已收 / 欠费 (R10)
 def settle_fee(
     session: Session, order: Order, settlement: str, actor_id: int, at: datetime
 ) -> OrderEvent:
-    """Record how a list-price order's fee was settled at completion, with the amount (R10)."""
+    """Record how a list-price order's fee was settled at completion, with the amount, and open
+    its bill: paid in cash on the spot, or unpaid (欠费) for finance's arrears list (R10)."""
     if settlement not in FEE_SETTLEMENTS:
         raise ValueError(f"unknown settlement {settlement!r}")
     event = OrderEvent(at=at, actor_id=actor_id, action=settlement, amount_fen=order.quoted_fen)
     order.events.append(event)
     session.flush()
+    paid_by = "cash" if settlement == "fee_cash" else None
+    open_bill(session, order, order.quoted_fen or 0, at, paid_by=paid_by, recorded_by=actor_id)
     return event

@@ -91,6 +91,13 @@ async def test_paid_repair_from_claim_to_rating(
     assert order.version == 7
     assert all(e.actor_id == order.assignee_id for e in order.events[2:7])
     assert all(e.actor_id == order.owner_id for e in order.events[7:])
+    from store.models import Bill, Payment
+
+    with bot.services.db.unit_of_work() as uow:  # cash on the spot: a paid bill and its receipt
+        bill = uow.session.scalars(select(Bill).where(Bill.order_id == order.id)).one()
+        assert (bill.amount_fen, bill.paid_fen, bill.status) == (3000, 3000, "paid")
+        payment = uow.session.scalars(select(Payment).where(Payment.bill_id == bill.id)).one()
+        assert (payment.method, payment.recorded_by_id) == ("cash", order.assignee_id)
 
 
 async def test_fee_left_unpaid(fake_tg: FakeTelegram, bot: Bot, zhang: Owner) -> None:
@@ -115,6 +122,12 @@ async def test_fee_left_unpaid(fake_tg: FakeTelegram, bot: Bot, zhang: Owner) ->
     replies = await wang.press_data(later, message)  # pressed twice: nothing more
     assert "out of date" in wang.texts(replies)[0]
     assert len(load(bot, number).events) == len(order.events)
+    # the unpaid fee is on finance's arrears list, and only once
+    from store.finance import arrears
+
+    with bot.services.db.unit_of_work() as uow:
+        items, count, total = arrears(uow.session)
+    assert (count, total) == (1, 3000) and items[0].number == number
 
 
 def load_number(bot: Bot) -> str:
