@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import sys
+import os
+import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -78,9 +80,12 @@ class Bot:
         try:
             await asyncio.wait_for(self.desk.stop(), 20)
         except TimeoutError:
-            for task in asyncio.all_tasks():
-                task.print_stack(file=sys.stderr)
-            warnings.warn("bot did not stop within 20 s; task stacks are on stderr", stacklevel=1)
+            dump = Path(tempfile.gettempdir()) / f"propdesk-stop-hang-{os.getpid()}.txt"
+            with dump.open("a") as out:
+                for task in asyncio.all_tasks():
+                    task.print_stack(file=out)
+                out.write("\n".join(f"{t.name}" for t in threading.enumerate()) + "\n")
+            warnings.warn(f"bot did not stop within 20 s; task stacks in {dump}", stacklevel=1)
         finally:
             self.services.close()
 
