@@ -44,6 +44,7 @@ def bootstrap(
         staff_groups=settings.staff_groups,
         default_group=settings.default_group,
         department_groups=parse_department_groups(settings.department_groups),
+        callout_fee_fen=settings.callout_fee_fen,
         clock=clock,
     )
     return Services(settings=settings, db=Database(settings.database_url), desk=desk, clock=clock)
@@ -53,3 +54,4 @@ def configure_logging(level: int = logging.INFO) -> None:
     """Plain, timestamped logs; the HTTP client's per-request lines only at debug level."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

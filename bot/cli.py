@@ -16,7 +16,7 @@ from bot.config import ConfigError, load_settings
 from store import migrate
 from store.imports import ImportReport
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 
 NO_TOKEN = """\
 TELEGRAM_BOT_TOKEN is not set.
@@ -123,9 +123,24 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    from telegram.error import InvalidToken, NetworkError
+
     services = bootstrap(settings)
     try:
         asyncio.run(_serve(services, webhook=args.webhook))
+    except InvalidToken:
+        print(
+            "Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather (/token).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except NetworkError as exc:
+        print(
+            f"Cannot reach the Telegram Bot API at {settings.telegram_api_base_url} ({exc}); "
+            "check the network or PROPDESK_TELEGRAM_API_BASE_URL.",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
     finally:
         services.close()
     return EXIT_OK

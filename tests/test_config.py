@@ -75,3 +75,18 @@ def test_department_groups_route_job_cards(monkeypatch: pytest.MonkeyPatch) -> N
     assert desk.group_for("cleaning") == "-2000"
     assert desk.group_for("engineering") == "-1000"
     assert desk.staff_groups == {"-1000", "-2000"}
+
+
+def test_unreachable_bot_api_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No stack trace when Telegram cannot be reached at start: one line and exit code 4."""
+    from bot.cli import EXIT_UNAVAILABLE
+
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:unreachable")
+    monkeypatch.setenv("PROPDESK_TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/bot")
+    monkeypatch.setenv("PROPDESK_DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    assert main(["run"]) == EXIT_UNAVAILABLE
+    err = capsys.readouterr().err
+    assert "Cannot reach the Telegram Bot API" in err and "Traceback" not in err
