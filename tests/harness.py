@@ -189,3 +189,17 @@ async def settle(bot: Bot, update_id: str, timeout: float = 30.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"update {update_id} not settled within {timeout}s")
+
+
+async def staff_member(
+    fake: FakeTelegram, bot: Bot, user: TgUser, role: str, department: str | None = None
+) -> Owner:
+    """A person who opened a fresh invitation link for `role`, chatting with the bot privately."""
+    from store.staff import create_invite
+
+    with bot.services.db.unit_of_work() as uow:
+        code = create_invite(uow.session, role, department, bot.services.clock()).code
+        uow.commit()
+    person = Owner(fake, bot, user)
+    await person.send(f"/start {code}")
+    return person

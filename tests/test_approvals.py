@@ -5,18 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from store.models import Identity, Person
-from store.staff import create_invite
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import Bot, Owner
+from tests.harness import Bot, Owner, staff_member
 
 
 async def _agent(fake: FakeTelegram, bot: Bot) -> Owner:
-    with bot.services.db.unit_of_work() as uow:
-        code = create_invite(uow.session, "agent", None, bot.services.clock()).code
-        uow.commit()
-    agent = Owner(fake, bot, TgUser(4501, "Agent Liu", "en"))
-    await agent.send(f"/start {code}")
-    return agent
+    return await staff_member(fake, bot, TgUser(4501, "Agent Liu", "en"), "agent")
 
 
 async def _pending(owner: Owner) -> None:
@@ -59,8 +53,9 @@ async def test_rejected_owner_cannot_report_and_others_cannot_decide(
     agent = await _agent(fake_tg, bot)
     await _pending(alice)
     message, data = agent.find_button("Reject")
-    replies = await zhang.press_data(data, {**message, "chat": {"id": zhang.chat_id,
-                                                                "type": "private"}})
+    replies = await zhang.press_data(
+        data, {**message, "chat": {"id": zhang.chat_id, "type": "private"}}
+    )
     assert _status(alice) == "pending"
     await agent.press_data(data, message)
     assert _status(alice) == "rejected"

@@ -6,19 +6,9 @@ from sqlalchemy import select
 
 from store.finance import open_bill
 from store.models import Bill, Order, Payment
-from store.staff import create_invite
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import Bot, Owner
+from tests.harness import Bot, Owner, staff_member
 from tests.test_jobs import submit_urgent_public_repair
-
-
-async def _staff(fake: FakeTelegram, bot: Bot, user: TgUser, role: str) -> Owner:
-    with bot.services.db.unit_of_work() as uow:
-        code = create_invite(uow.session, role, None, bot.services.clock()).code
-        uow.commit()
-    person = Owner(fake, bot, user)
-    await person.send(f"/start {code}")
-    return person
 
 
 def _unpaid_bill(bot: Bot, number: str, fen: int) -> None:
@@ -44,7 +34,7 @@ async def test_mark_paid_from_the_arrears_list(
     """Finance sees the bill with totals, marks it paid by WeChat; the owner gets a receipt."""
     number = await submit_urgent_public_repair(alice)
     _unpaid_bill(bot, number, 3000)
-    fin = await _staff(fake_tg, bot, TgUser(4601, "Finance Xu", "en"), "finance")
+    fin = await staff_member(fake_tg, bot, TgUser(4601, "Finance Xu", "en"), "finance")
     replies = await fin.send("/arrears")
     text = fin.texts(replies)[-1]
     assert "Unpaid bills: 1, outstanding ¥30.00" in text and number in text
@@ -68,7 +58,7 @@ async def test_partial_payment_and_bad_amounts(
     """A partial payment leaves the rest outstanding; bad amounts record nothing."""
     number = await submit_urgent_public_repair(alice)
     _unpaid_bill(bot, number, 3000)
-    fin = await _staff(fake_tg, bot, TgUser(4602, "Finance Xu", "en"), "finance")
+    fin = await staff_member(fake_tg, bot, TgUser(4602, "Finance Xu", "en"), "finance")
     replies = await fin.send(f"/paid {number} 10 cash")
     assert "Still outstanding: ¥20.00" in fin.texts(replies)[-1]
     assert any("Still to pay: ¥20.00" in t for t in fake_tg.messages_to(alice.chat_id))
@@ -96,12 +86,12 @@ async def test_only_finance_records_and_only_staff_see_arrears(
     """Agents may look but not record; engineers and owners may do neither."""
     number = await submit_urgent_public_repair(alice)
     _unpaid_bill(bot, number, 3000)
-    agent = await _staff(fake_tg, bot, TgUser(4603, "Agent Liu", "en"), "agent")
+    agent = await staff_member(fake_tg, bot, TgUser(4603, "Agent Liu", "en"), "agent")
     replies = await agent.send("/arrears")
     assert number in agent.texts(replies)[-1] and not agent.buttons(replies[-1])
     replies = await agent.send(f"/paid {number} 30 cash")
     assert "only finance staff" in agent.texts(replies)[-1]
-    engineer = await _staff(fake_tg, bot, TgUser(4604, "Wang", "en"), "engineer")
+    engineer = await staff_member(fake_tg, bot, TgUser(4604, "Wang", "en"), "engineer")
     assert "arrears list is for" in engineer.texts(await engineer.send("/arrears"))[-1]
     assert "arrears list is for" in alice.texts(await alice.send("/arrears"))[-1]
     assert "only finance staff" in alice.texts(await alice.send(f"/paid {number} 30 cash"))[-1]
