@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    callout_fee_yuan: float = Field(default=0, ge=0, le=10_000)  # charged when a quote is declined
+
+    @property
+    def callout_fee_fen(self) -> int:
+        """The call-out fee in fen (R5): 0 means none."""
+        return round(self.callout_fee_yuan * 100)
 
     @field_validator("timezone")
     @classmethod

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from handlers.i18n import Translate
+from handlers.jobs import order_data
 from handlers.labels import DEPARTMENT_LABELS, status_label
+from handlers.messages import Button
 from handlers.turn import Turn
-from store.board import board
+from store.assign import REASSIGNABLE
+from store.board import HeldJob, board
 from store.people import roles_of
 
 BOARD_ROLES = frozenset({"supervisor", "manager"})
@@ -38,4 +42,19 @@ def show_board(turn: Turn) -> None:
         lines.append("")
         lines.append(_("⚠ Overdue (urgent not on site in 30 min, or visit time passed):"))
         lines.extend(f"• {number}" for number in view.overdue)
-    turn.say("\n".join(lines))
+    buttons = _held(_, view.held, lines)
+    turn.say("\n".join(lines), buttons)
+
+
+def _held(_: Translate, held: list[HeldJob], lines: list[str]) -> list[list[Button]]:
+    """List the orders people hold; a Reassign button for those that may still change hands."""
+    if held:
+        lines.append("")
+        lines.append(_("Taken (number · who · state):"))
+    buttons: list[list[Button]] = []
+    for job in held:
+        lines.append(f"• {job.number} · {job.assignee} · {status_label(_, job.status)}")
+        if job.status in REASSIGNABLE:
+            label = _("🔁 Reassign {number}").format(number=job.number)
+            buttons.append([Button(label, order_data(job.order_id, job.version, "reassign"))])
+    return buttons

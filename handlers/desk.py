@@ -25,6 +25,7 @@ class Desk:
     staff_groups: frozenset[str] = frozenset()
     default_group: str | None = None
     department_groups: tuple[tuple[str, str], ...] = ()  # (department, chat id)
+    callout_fee_fen: int = 0  # charged when the owner declines an on-site quote (R5)
     clock: Clock = utcnow
 
     def now(self) -> datetime:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from handlers.i18n import Translate
 from handlers.jobs import (
     ENGINEER_ACTIONS,
-    engineer_buttons,
     order_button,
     post_job_card,
     pressed_order,
@@ -13,13 +12,14 @@ from handlers.jobs import (
 from handlers.labels import money, status_label
 from handlers.messages import Button
 from handlers.notify import notify_person
+from handlers.quotes import work_buttons
 from handlers.signoff import done_buttons, rebook_button
 from handlers.turn import Press, Turn
-from store.jobs import act, settle_fee
+from store.jobs import act, fee_total, settle_fee
 from store.models import Order, Person
 from store.order_states import OrderAction, OrderStatus, allowed_actions
 
-FEE_CHOICES = {"cash": "fee_cash", "later": "fee_unpaid"}  # Done on a list-price order (R10)
+FEE_CHOICES = {"cash": "fee_cash", "later": "fee_unpaid"}  # Done on a priced order (R10)
 
 
 def on_engineer_press(turn: Turn, press: Press) -> None:
@@ -71,14 +71,14 @@ def _checked(turn: Turn, press: Press) -> tuple[Order, OrderAction, Person] | No
 
 
 def _charged(order: Order) -> bool:
-    return order.quote_kind == "list" and order.quoted_fen is not None
+    return order.quote_kind in ("list", "on_site") and order.quoted_fen is not None
 
 
 def _ask_fee(turn: Turn, order: Order) -> None:
     _ = turn._
     turn.say(
         _("How was the fee of {amount} for {number} settled?").format(
-            amount=money(order.quoted_fen or 0), number=order.number
+            amount=money(fee_total(order)), number=order.number
         ),
         [
             [order_button(_("💵 Cash collected"), order, "cash")],
@@ -105,7 +105,7 @@ def _tell_engineer(turn: Turn, order: Order, action: OrderAction) -> None:
         _("{number}: {status}. What next?").format(
             number=order.number, status=status_label(_, order.status)
         ),
-        engineer_buttons(_, order),
+        work_buttons(_, order),
     )
 
 

@@ -23,10 +23,15 @@ ENGINEER_ACTIONS: dict[OrderAction, str] = {
 }
 
 
+def order_data(order_id: int, version: int, action: str, extra: str = "") -> str:
+    """Callback data about an order at a version."""
+    arg = f"{order_id}-{extra}" if extra else str(order_id)
+    return f"{CARD_TAG}{version}|{action}|{arg}"[:64]
+
+
 def order_button(label: str, order: Order, action: str, extra: str = "") -> Button:
     """A button about an order, valid only while the order is at its current version."""
-    arg = f"{order.id}-{extra}" if extra else str(order.id)
-    return Button(label, f"{CARD_TAG}{order.version}|{action}|{arg}"[:64])
+    return Button(label, order_data(order.id, order.version, action, extra))
 
 
 def engineer_buttons(_: Translate, order: Order) -> list[list[Button]]:
@@ -102,7 +107,8 @@ def post_job_card(turn: Turn, order: Order) -> None:
     language = turn.desk.default_language
     _ = translator(language)
     claim_button = order_button(_("🙋 Claim"), order, "claim")
-    card = Outbound(group, card_text(turn, order, language), [[claim_button]])
+    assign_button = order_button(_("👤 Assign"), order, "assign")
+    card = Outbound(group, card_text(turn, order, language), [[claim_button, assign_button]])
     row = OutboxMessage(channel=turn.inbound.channel, chat_id=group, payload=card.to_payload())
     turn.session.add(row)
     turn.session.flush()
@@ -110,7 +116,7 @@ def post_job_card(turn: Turn, order: Order) -> None:
 
 
 def on_order_button(turn: Turn, press: Press) -> None:
-    """A staff button on a job card; for now the card's only action is Claim."""
+    """Claim on a job card (Assign is handled in handlers.assign)."""
     _ = turn._
     order = turn.session.get(Order, int(press.arg)) if press.arg.isdigit() else None
     version = press.version.removeprefix(CARD_TAG)
@@ -137,20 +143,38 @@ def on_order_button(turn: Turn, press: Press) -> None:
 
 
 def _after_claim(turn: Turn, order: Order, engineer: Person) -> None:
-    language = turn.desk.default_language
-    _ = translator(language)
+    _ = translator(turn.desk.default_language)
     stamp = turn.desk.local(order.claimed_at or turn.desk.now()).strftime("%H:%M")
     taken = _("✅ Taken by {name} at {time}").format(name=engineer.name, time=stamp)
-    text = f"{card_text(turn, order, language)}\n{taken}"
+    show_on_card(turn, order, taken)
+    hand_over(turn, order, engineer, N_("You took {number}. Full details:"))
+    tell_owner_taken(turn, order, engineer)
+
+
+def show_on_card(turn: Turn, order: Order, line: str) -> None:
+    """Edit the order's job card (buttons gone) to end with `line`."""
+    language = turn.desk.default_language
+    text = f"{card_text(turn, order, language)}\n{line}"
     card = turn.session.get(OutboxMessage, order.card_outbox_id) if order.card_outbox_id else None
     edit = card.external_id if card is not None and card.status == "sent" else None
-    turn.replies.append(Outbound(turn.inbound.chat_id, text, [], edit_message_id=edit))
-    notify_person(
-        turn,
-        engineer,
-        lambda t: (_job_details(t, turn, order, engineer.language), engineer_buttons(t, order)),
-        photos=[p.file_ref for p in order.photos if p.channel == turn.inbound.channel],
-    )
+    chat = card.chat_id if card is not None else turn.desk.group_for(order.department)
+    if chat is not None:  # no card and no group: the order lives on the board only
+        turn.replies.append(Outbound(chat, text, [], edit_message_id=edit))
+
+
+def hand_over(turn: Turn, order: Order, engineer: Person, heading: str, actor: str = "") -> None:
+    """Send the holder the order's details and buttons (`heading`: msgid with {number}, {actor})."""
+
+    def compose(t: Translate) -> tuple[str, list[list[Button]]]:
+        top = t(heading).format(actor=actor, number=order.number)
+        return _job_details(t, turn, order, engineer.language, top), engineer_buttons(t, order)
+
+    photos = [p.file_ref for p in order.photos if p.channel == turn.inbound.channel]
+    notify_person(turn, engineer, compose, photos=photos)
+
+
+def tell_owner_taken(turn: Turn, order: Order, engineer: Person) -> None:
+    """Tell the owner who has taken the request."""
     notify_person(
         turn,
         order.owner,
@@ -163,11 +187,11 @@ def _after_claim(turn: Turn, order: Order, engineer: Person) -> None:
     )
 
 
-def _job_details(_: Translate, turn: Turn, order: Order, language: str) -> str:
+def _job_details(_: Translate, turn: Turn, order: Order, language: str, heading: str) -> str:
     owner = order.owner
     return "\n".join(
         [
-            _("You took {number}. Full details:").format(number=order.number),
+            heading,
             _("Owner: {name}").format(name=owner.name),
             _("Contact phone: {phone}").format(phone=order.contact_phone),
             card_text(turn, order, language).split("\n", 1)[1],

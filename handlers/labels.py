@@ -70,6 +70,11 @@ EVENT_LABELS: dict[str, str] = {
     "rate_comment": N_("Owner's comment"),
     "fee_cash": N_("Fee collected in cash"),
     "fee_unpaid": N_("Fee unpaid"),
+    "quote_proposed": N_("Off-list quote sent for approval"),
+    "quote_rejected": N_("Quote rejected by supervisor"),
+    "callout_fee": N_("Call-out fee charged"),
+    "materials_owner": N_("Owner-supplied material"),
+    "materials_stock": N_("Material from stock"),
 }
 
 

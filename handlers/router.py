@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from handlers import (
     approvals,
+    assign,
     board,
     engineer,
     finance,
     jobs,
+    materials,
+    quotes,
     registration,
     repair,
     signoff,
@@ -65,7 +68,10 @@ def _group(turn: Turn) -> None:
         return
     press = decode_button(turn.inbound.button or "")
     if press is not None and press.version.startswith(jobs.CARD_TAG):
-        jobs.on_order_button(turn, press)
+        if press.action in assign.ACTIONS:
+            assign.on_press(turn, press)
+        else:
+            jobs.on_order_button(turn, press)
         return
     if turn.person is None or not roles_of(turn.session, turn.person.id):
         turn.say(
@@ -127,6 +133,10 @@ def _cancel(turn: Turn) -> None:
         )
     elif turn.convo.step.startswith("rep_"):
         repair.cancel_dialog(turn)
+    elif turn.convo.step.startswith("quote_"):
+        quotes.cancel_quote(turn)
+    elif turn.convo.step.startswith("mat_"):
+        materials.cancel_materials(turn)
     else:
         turn.say(_("There is nothing to cancel."))
         if turn.person is not None:
@@ -161,8 +171,14 @@ def _press(turn: Turn, data: str) -> None:
 
 def _order_press(turn: Turn, press: Press) -> None:
     """A button about one order, in a private chat: the owner's or the assignee's."""
-    if press.action in signoff.OWNER_ACTIONS:
+    if press.action in assign.ACTIONS:
+        assign.on_press(turn, press)
+    elif press.action in signoff.OWNER_ACTIONS:
         signoff.on_owner_press(turn, press)
+    elif press.action in quotes.PRESSES:
+        quotes.on_quote_press(turn, press)
+    elif press.action in materials.PRESSES:
+        materials.on_materials_press(turn, press)
     else:
         engineer.on_engineer_press(turn, press)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from store.models import Order
+from store.models import Order, Person
 from store.order_states import OPEN, OrderStatus
 
 URGENT_ARRIVAL = timedelta(minutes=30)  # R3
@@ -25,12 +25,36 @@ class WaitingJob:
 
 
 @dataclass(frozen=True)
+class HeldJob:
+    """An open order someone holds, with what a Reassign button needs."""
+
+    order_id: int
+    number: str
+    version: int
+    status: str
+    assignee: str
+
+
+@dataclass(frozen=True)
 class Board:
     """Counts by status, the unclaimed queue (oldest first) and the overdue orders."""
 
     by_status: dict[str, int]
     unclaimed: list[WaitingJob]
     overdue: list[str]
+    held: list[HeldJob]
+
+
+def held_jobs(session: Session, limit: int = 20) -> list[HeldJob]:
+    """Open orders with an assignee, longest held first; only `limit` rows are read."""
+    rows = session.execute(
+        select(Order.id, Order.number, Order.version, Order.status, Person.name)
+        .join(Person, Person.id == Order.assignee_id)
+        .where(Order.status.in_([s.value for s in OPEN]))
+        .order_by(Order.claimed_at, Order.id)
+        .limit(limit)
+    ).all()
+    return [HeldJob(i, number, v, str(status), name) for i, number, v, status, name in rows]
 
 
 def board(session: Session, now: datetime, limit: int = 20) -> Board:
@@ -67,4 +91,5 @@ def board(session: Session, now: datetime, limit: int = 20) -> Board:
             .limit(limit)
         )
     )
-    return Board({str(k): int(v) for k, v in counts.items()}, unclaimed, overdue)
+    by_status = {str(k): int(v) for k, v in counts.items()}
+    return Board(by_status, unclaimed, overdue, held_jobs(session, limit))

@@ -170,19 +170,30 @@ def create_rework(session: Session, order: Order, number: str, at: datetime) -> 
     return rework
 
 
+def materials_fen(order: Order) -> int:
+    """The sum of materials taken from stock (R8)."""
+    return sum(e.amount_fen or 0 for e in order.events if e.action == "materials_stock")
+
+
+def fee_total(order: Order) -> int:
+    """What the owner owes at completion: the agreed price plus stock materials (R4, R8)."""
+    return (order.quoted_fen or 0) + materials_fen(order)
+
+
 FEE_SETTLEMENTS = ("fee_cash", "fee_unpaid")  # 现金已收 / 欠费 (R10)
 
 
 def settle_fee(
     session: Session, order: Order, settlement: str, actor_id: int, at: datetime
 ) -> OrderEvent:
-    """Record how a list-price order's fee was settled at completion, with the amount, and open
+    """Record how a priced order's fee was settled at completion, with the amount, and open
     its bill: paid in cash on the spot, or unpaid (欠费) for finance's arrears list (R10)."""
     if settlement not in FEE_SETTLEMENTS:
         raise ValueError(f"unknown settlement {settlement!r}")
-    event = OrderEvent(at=at, actor_id=actor_id, action=settlement, amount_fen=order.quoted_fen)
+    total = fee_total(order)
+    event = OrderEvent(at=at, actor_id=actor_id, action=settlement, amount_fen=total)
     order.events.append(event)
     session.flush()
     paid_by = "cash" if settlement == "fee_cash" else None
-    open_bill(session, order, order.quoted_fen or 0, at, paid_by=paid_by, recorded_by=actor_id)
+    open_bill(session, order, total, at, paid_by=paid_by, recorded_by=actor_id)
     return event

@@ -5,19 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import Bot, FakeClock, Owner
+from tests.harness import Bot, FakeClock, Owner, staff_member
 from tests.test_jobs import submit_urgent_public_repair
-
-
-async def _staff(fake: FakeTelegram, bot: Bot, user: TgUser, role: str) -> Owner:
-    from store.staff import create_invite
-
-    with bot.services.db.unit_of_work() as uow:
-        code = create_invite(uow.session, role, "engineering", bot.services.clock()).code
-        uow.commit()
-    person = Owner(fake, bot, user)
-    await person.send(f"/start {code}")
-    return person
 
 
 async def test_board_shows_waiting_and_overdue_work(
@@ -25,7 +14,7 @@ async def test_board_shows_waiting_and_overdue_work(
 ) -> None:
     """An urgent job unclaimed for 31 minutes is on the queue and overdue."""
     number = await submit_urgent_public_repair(alice)
-    boss = await _staff(fake_tg, bot, TgUser(4001, "Boss", "en"), "supervisor")
+    boss = await staff_member(fake_tg, bot, TgUser(4001, "Boss", "en"), "supervisor", "engineering")
     replies = await boss.send("/board")
     text = boss.texts(replies)[0]
     assert "Waiting for an engineer: 1" in text and number in text
@@ -40,6 +29,8 @@ async def test_board_is_refused_to_others(fake_tg: FakeTelegram, bot: Bot, alice
     await submit_urgent_public_repair(alice)
     replies = await alice.send("/board")
     assert "for supervisors and managers" in alice.texts(replies)[0]
-    engineer = await _staff(fake_tg, bot, TgUser(4002, "Wang", "en"), "engineer")
+    engineer = await staff_member(
+        fake_tg, bot, TgUser(4002, "Wang", "en"), "engineer", "engineering"
+    )
     replies = await engineer.send("/board")
     assert "for supervisors and managers" in engineer.texts(replies)[0]

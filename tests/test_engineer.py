@@ -64,7 +64,7 @@ async def test_paid_repair_from_claim_to_rating(
     assert any("Wang" in t and number in t for t in fake_tg.messages_to(zhang.chat_id))
     replies = await wang.press("Arrived")
     assert wang.texts(replies) == [f"{number}: Engineer on site. What next?"]
-    assert wang.buttons(replies[0]) == ["🚪 Owner not home", "✅ Done", "↩ Release"]
+    assert wang.buttons(replies[0]) == ["🚪 Owner not home", "✅ Done", "↩ Release", "🧰 Materials"]
     replies = await wang.press("Done")
     assert wang.texts(replies) == [f"How was the fee of ¥30.00 for {number} settled?"]
     assert wang.buttons(replies[0]) == ["💵 Cash collected", "🧾 Owner pays later (unpaid)"]
