@@ -7,7 +7,7 @@ from typing import Any
 
 from handlers.jobs import order_button, pressed_order
 from handlers.labels import money, status_label
-from handlers.quotes import is_assignee, nav, read_amount, work_buttons
+from handlers.quotes import is_assignee, nav, read_amount, read_short_text, work_buttons
 from handlers.steps import IDLE, Step, choose_buttons_hint, enter, register
 from handlers.turn import Press, Turn
 from store.jobs import order_for_update
@@ -16,7 +16,6 @@ from store.order_states import OrderStatus
 from store.quotes import add_material
 
 TEXT_STEP, AMOUNT_STEP = "mat_text", "mat_amount"
-TEXT_LIMIT = 200
 KINDS = {"matown": "materials_owner", "matstock": "materials_stock"}
 OPEN_FOR_MATERIALS = (OrderStatus.ARRIVED, OrderStatus.IN_PROGRESS)
 
@@ -84,14 +83,8 @@ def _ask_text(turn: Turn) -> None:
 
 
 def _on_text(turn: Turn) -> None:
-    _ = turn._
-    text = (turn.inbound.text or "").strip()
-    if not text or len(text) > TEXT_LIMIT:
-        turn.say(
-            _("Please type a short description (up to {limit} characters).").format(
-                limit=TEXT_LIMIT
-            )
-        )
+    text = read_short_text(turn)
+    if text is None:
         return
     data = {**turn.draft, "text": text}
     if data.get("kind") == "materials_stock":

@@ -213,7 +213,8 @@ def _ask_text(turn: Turn) -> None:
     turn.say(_("Briefly describe the work this amount is for."), [nav(turn)])
 
 
-def _on_text(turn: Turn) -> None:
+def read_short_text(turn: Turn) -> str | None:
+    """The typed description, or None after telling the person how long it may be."""
     _ = turn._
     text = (turn.inbound.text or "").strip()
     if not text or len(text) > TEXT_LIMIT:
@@ -222,6 +223,14 @@ def _on_text(turn: Turn) -> None:
                 limit=TEXT_LIMIT
             )
         )
+        return None
+    return text
+
+
+def _on_text(turn: Turn) -> None:
+    _ = turn._
+    text = read_short_text(turn)
+    if text is None:
         return
     data = turn.draft
     turn.goto(IDLE, {})
