@@ -270,3 +270,26 @@ async def test_only_the_assignee_acts(fake_tg: FakeTelegram, bot: Bot, alice: Ow
     assert state(bot, number)[0] == "accepted"
     replies = await alice.press_data(accept, message)  # pressed twice: stale
     assert "out of date" in alice.texts(replies)[-1]
+
+
+async def test_free_public_area_repair_to_rating(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner
+) -> None:
+    """A public-area repair: no fee question at Done, no bill; accepted and rated 满意 (R9)."""
+    from store.models import Bill
+
+    number = await submit_urgent_public_repair(alice)
+    wang = await claimed_by(fake_tg, bot, WANG, number)
+    await wang.press("On my way")
+    await wang.press("Arrived")
+    replies = await wang.press("Done")
+    assert not any("settled" in t for t in wang.texts(replies))
+    await alice.press("Accept")
+    await alice.press("Satisfied")
+    await alice.press("No comment")
+    order = load(bot, number)
+    assert order.status == "accepted" and order.rating == "satisfied"
+    assert [e.action for e in order.events][:6] == [
+        "submitted", "claim", "depart", "arrive", "complete", "accept"]
+    with bot.services.db.unit_of_work() as uow:
+        assert uow.session.scalars(select(Bill).where(Bill.order_id == order.id)).first() is None
