@@ -99,15 +99,8 @@ def _ask_amount(turn: Turn) -> None:
 
 
 def _on_amount(turn: Turn) -> None:
-    _ = turn._
-    fen = read_amount(turn.inbound.text or "")
+    fen = read_amount(turn)
     if fen is None:
-        turn.say(
-            _(
-                "Please type an amount in yuan above 0 and at most 100000, with at most "
-                "2 decimals, e.g. 120 or 85.50. Nothing was changed."
-            )
-        )
         return
     _record(turn, turn.draft, fen)
 

@@ -173,25 +173,27 @@ def _ask_amount(turn: Turn) -> None:
     turn.say(_("Type the amount in yuan, e.g. 120 or 85.50."), [nav(turn)])
 
 
-def read_amount(text: str) -> int | None:
-    """Typed yuan as fen, or None unless it is more than 0 and at most 100000 yuan."""
-    try:
-        fen = price_to_fen(text)
-    except PriceError:
-        return None
-    return fen if fen else None
-
-
-def _on_amount(turn: Turn) -> None:
+def read_amount(turn: Turn) -> int | None:
+    """The typed yuan as fen, or None after saying what is accepted (0 < amount <= 100000)."""
     _ = turn._
-    fen = read_amount(turn.inbound.text or "")
-    if fen is None:
+    try:
+        fen = price_to_fen(turn.inbound.text or "")
+    except PriceError:
+        fen = None
+    if not fen:
         turn.say(
             _(
                 "Please type an amount in yuan above 0 and at most 100000, with at most "
                 "2 decimals, e.g. 120 or 85.50. Nothing was changed."
             )
         )
+        return None
+    return fen
+
+
+def _on_amount(turn: Turn) -> None:
+    fen = read_amount(turn)
+    if fen is None:
         return
     enter(turn, TEXT_STEP, {**turn.draft, "amount_fen": fen})
 
