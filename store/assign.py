@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from store.jobs import FIELD_ROLES
+from store.jobs import FIELD_ROLES, take
 from store.models import Order, OrderEvent, Person, PersonRole
 from store.order_states import OrderStatus
 
@@ -53,25 +53,18 @@ def assign(
     session: Session, order_id: int, version: int, assignee: Person, actor_id: int, at: datetime
 ) -> bool:
     """Give a waiting job to `assignee`; like a claim, exactly one change wins per version."""
-    won = _changed(
-        session.execute(
-            update(Order)
-            .where(
-                Order.id == order_id,
-                Order.status == OrderStatus.SUBMITTED,
-                Order.version == version,
-            )
-            .values(
-                status=OrderStatus.CLAIMED,
-                assignee_id=assignee.id,
-                claimed_at=at,
-                version=Order.version + 1,
-            )
-        )
-    )
+    won = take(session, order_id, version, assignee.id, at)
     if won:
-        _event(session, order_id, at, actor_id, "assign", OrderStatus.SUBMITTED,
-               OrderStatus.CLAIMED, assignee.name)
+        _event(
+            session,
+            order_id,
+            at,
+            actor_id,
+            "assign",
+            OrderStatus.SUBMITTED,
+            OrderStatus.CLAIMED,
+            assignee.name,
+        )
     return won
 
 
@@ -97,8 +90,16 @@ def reassign(
     if not won:
         return None
     status = OrderStatus(order.status)
-    _event(session, order.id, at, actor_id, "reassign", status, status,
-           f"{old.name} -> {assignee.name}")
+    _event(
+        session,
+        order.id,
+        at,
+        actor_id,
+        "reassign",
+        status,
+        status,
+        f"{old.name} -> {assignee.name}",
+    )
     return old
 
 

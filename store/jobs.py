@@ -34,9 +34,9 @@ def may_take(session: Session, person_id: int, department: str) -> bool:
     return any(role in wanted and dept in (department, None) for role, dept in rows)
 
 
-def claim(session: Session, order_id: int, version: int, person_id: int, at: datetime) -> bool:
-    """Take an unclaimed order. The database decides: of any number of simultaneous presses,
-    exactly one UPDATE matches the row still submitted at that version."""
+def take(session: Session, order_id: int, version: int, assignee_id: int, at: datetime) -> bool:
+    """Make `assignee_id` the holder of a waiting order. The database decides: of any number of
+    simultaneous presses, exactly one UPDATE matches the row still submitted at that version."""
     result = session.execute(
         update(Order)
         .where(
@@ -46,12 +46,17 @@ def claim(session: Session, order_id: int, version: int, person_id: int, at: dat
         )
         .values(
             status=OrderStatus.CLAIMED,
-            assignee_id=person_id,
+            assignee_id=assignee_id,
             claimed_at=at,
             version=Order.version + 1,
         )
     )
-    if int(cast(CursorResult[Any], result).rowcount or 0) != 1:
+    return int(cast(CursorResult[Any], result).rowcount or 0) == 1
+
+
+def claim(session: Session, order_id: int, version: int, person_id: int, at: datetime) -> bool:
+    """Take an unclaimed order for oneself; only the first valid press wins."""
+    if not take(session, order_id, version, person_id, at):
         return False
     session.add(
         OrderEvent(
