@@ -448,10 +448,21 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60
 
     def do_GET(self) -> None:
-        self._dispatch()
+        self._answer()
 
     def do_POST(self) -> None:
-        self._dispatch()
+        self._answer()
+
+    def _answer(self) -> None:
+        fake = self.server.fake
+        with fake._cond:
+            fake._answering += 1
+        try:
+            self._dispatch()
+        finally:
+            with fake._cond:
+                fake._answering -= 1
+                fake._cond.notify_all()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -515,6 +526,8 @@ class FakeTelegram:
 
     def __init__(self, max_long_poll: float = 1.0) -> None:
         self.max_long_poll = max_long_poll
+        self.long_polls_waiting = 0  # getUpdates calls blocked right now
+        self._answering = 0  # requests being answered right now
         self.webhook_url: str = ""
         self.webhook_secret: str | None = None
         self.errors: list[str] = []
@@ -589,6 +602,8 @@ class FakeTelegram:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+            # released long polls still owe their (empty) answer: let them write it first
+            self._cond.wait_for(lambda: self._answering == 0, timeout=0.5)
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -1139,11 +1154,15 @@ class FakeTelegram:
         timeout = min(max(float(params.get("timeout") or 0), 0.0), self.max_long_poll)
         deadline = time.monotonic() + timeout
         self._confirm(offset)
-        while not self._queue and not self._stopping:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            self._cond.wait(remaining)
+        self.long_polls_waiting += 1
+        try:
+            while not self._queue and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+        finally:
+            self.long_polls_waiting -= 1
         batch = self._queue[:limit]
         for entry in batch:
             entry.delivered = True

@@ -425,6 +425,7 @@ def test_sync_usage_and_clean_stop() -> None:
         poller.start()
         with pytest.raises(TimeoutError, match="condition not met"):
             fake.wait_for(lambda calls: [c for c in calls if c.method == "getUpdates"], 0.3)
+        fake.wait_for(lambda _: fake.long_polls_waiting == 1, 5)  # the poll reached the server
         with httpx.Client() as client:  # leaves an idle keep-alive connection open
             assert client.post(f"{fake.base_url}{TOKEN}/getMe").json()["ok"] is True
             started = time.monotonic()
