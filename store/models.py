@@ -290,6 +290,9 @@ class Bill(Base):
     status: Mapped[str] = mapped_column(String(10), default="unpaid")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column()
+    # payment reminders sent so far (R27); after the last one customer service asks why (R26)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    follow_up_since: Mapped[datetime | None] = mapped_column()
 
     order: Mapped[Order] = relationship()
     payments: Mapped[list[Payment]] = relationship(order_by="Payment.id")
@@ -308,3 +311,59 @@ class Payment(Base):
     method: Mapped[str] = mapped_column(String(12))  # cash, wechat, alipay, bank
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Timer(Base):
+    """Something to do at a time (remind, escalate, report), written in the same transaction as
+    the change that caused it and cancelled the same way; the sweeper runs it exactly once."""
+
+    __tablename__ = "timers"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    due_at: Mapped[datetime] = mapped_column()
+    # pending → done | cancelled | failed
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    lease_until: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # a run that must happen once however many workers ask for it ("daily_digest:2026-11-22")
+    once_key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+Index("ix_timers_due", Timer.status, Timer.due_at)
+Index("ix_timers_subject", Timer.subject_id, Timer.kind, Timer.status)
+
+
+class Callback(Base):
+    """A callback (回访) after service and its outcome (R20–R24): a survey the bot sends, or a
+    call a person makes; who, when, result, comment."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    # "routine" (every repair, R20), "sample" (paid services, R23), "rating" (R22)
+    reason: Mapped[str] = mapped_column(String(10))
+    # "survey" (the bot asks the owner) or "call" (an agent calls the owner)
+    method: Mapped[str] = mapped_column(String(8))
+    # survey: scheduled → asked → answered; call: open → taken → done
+    status: Mapped[str] = mapped_column(String(10))
+    result: Mapped[str | None] = mapped_column(String(12))  # satisfied / average / unsatisfied
+    comment: Mapped[str | None] = mapped_column(Text)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    asked_at: Mapped[datetime | None] = mapped_column()
+    taken_at: Mapped[datetime | None] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[Order] = relationship()
+    handled_by: Mapped[Person | None] = relationship()
+
+
+Index("ix_order_events_action_at", OrderEvent.action, OrderEvent.at)
+Index("ix_payments_at", Payment.at)
+Index("ix_bills_follow_up", Bill.follow_up_since)
