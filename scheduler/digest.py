@@ -1,0 +1,144 @@
+"""The managers' daily digest (R52): a short message and a PNG chart of yesterday's work."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from sqlalchemy.orm import Session
+
+from handlers.i18n import Translate, translator
+from handlers.labels import CATEGORY_LABELS, category_label, money
+from store.reports import DailyFigures, daily_figures
+
+#: fonts that can draw Chinese, best first
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "AR PL UMing CN",
+)
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def digest_text(figures: DailyFigures, language: str) -> str:
+    """The digest as a short message in the manager's language (zh or en)."""
+    _ = translator(language)
+    f = figures
+    lines = [
+        _("📊 Daily digest for {day}").format(day=f.day.isoformat()),
+        _("New orders: {new} · completed: {completed}").format(new=f.new, completed=f.completed),
+        _("Open now: {open} · overdue: {overdue}").format(open=f.open, overdue=f.overdue),
+    ]
+    if f.categories:
+        lines.append(_("By category (new / completed / open / overdue):"))
+        lines += [
+            f"  {category_label(_, c.category)}: {c.new} / {c.completed} / {c.open} / {c.overdue}"
+            for c in f.categories
+        ]
+    lines += [
+        _("Collected: {amount} in {count} payments").format(
+            amount=money(f.collected_fen), count=f.payments
+        ),
+        _("Outstanding: {amount} in {count} unpaid bills").format(
+            amount=money(f.outstanding_fen), count=f.unpaid_bills
+        ),
+        _(
+            "Satisfaction: satisfied {satisfied} · average {average} · unsatisfied {unsatisfied}"
+        ).format(satisfied=f.satisfied, average=f.average, unsatisfied=f.unsatisfied),
+        _("Promises kept:"),
+        "  "
+        + _("Urgent repairs on site within 30 min: {kept} of {total} ({percent})").format(
+            kept=f.urgent_on_time, total=f.urgent, percent=_percent(f.urgent_on_time, f.urgent)
+        ),
+        "  "
+        + _("Completed repairs with a callback: {kept} of {total} ({percent})").format(
+            kept=f.repairs_called_back,
+            total=f.repairs_completed,
+            percent=_percent(f.repairs_called_back, f.repairs_completed),
+        ),
+        "  "
+        + _("Time to claim: mean {mean} min, median {median} min ({count} orders)").format(
+            mean=_minutes(f.claim_mean_minutes),
+            median=_minutes(f.claim_median_minutes),
+            count=f.claimed,
+        ),
+    ]
+    return "\n".join(lines)
+
+
+@cache
+def cjk_font() -> str | None:
+    """The name of an installed font that can draw Chinese, or None."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def _english(message: str) -> str:
+    return message
+
+
+def digest_chart(figures: DailyFigures, language: str) -> bytes:
+    """A PNG of new / completed / open / overdue orders by category (grouped bars).
+
+    Labels are in the manager's language when a CJK-capable font is installed for Chinese;
+    otherwise the chart falls back to English rather than drawing empty boxes."""
+    font = cjk_font()
+    _: Translate = translator(language) if language == "en" or font else _english
+    series = (
+        (_("New"), [c.new for c in figures.categories], "#4C72B0"),
+        (_("Completed"), [c.completed for c in figures.categories], "#55A868"),
+        (_("Open"), [c.open for c in figures.categories], "#8172B3"),
+        (_("Overdue"), [c.overdue for c in figures.categories], "#C44E52"),
+    )
+    names = [
+        _(CATEGORY_LABELS[c.category]) if c.category in CATEGORY_LABELS else c.category
+        for c in figures.categories
+    ]
+    fig = Figure(figsize=(8, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    family = [font, "DejaVu Sans"] if font and _ is not _english else ["DejaVu Sans"]
+    width = 0.2
+    for i, (label, values, color) in enumerate(series):
+        xs = [x + (i - 1.5) * width for x in range(len(names))]
+        bars = ax.bar(xs, values, width, label=label, color=color)
+        ax.bar_label(bars, fontsize=7, padding=1, family=family)
+    ax.set_xticks(range(len(names)), names, fontsize=8, family=family)
+    ax.set_title(_("Orders on {day}").format(day=figures.day.isoformat()), family=family)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.spines[["top", "right"]].set_visible(False)
+    if not names:
+        ax.text(0.5, 0.5, _("No orders"), ha="center", va="center", transform=ax.transAxes)
+    ax.legend(prop={"family": family, "size": 8}, frameon=False)
+    fig.tight_layout()
+    out = BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def daily_digest(
+    session: Session, day: date, tz: ZoneInfo, language: str, now: datetime | None = None
+) -> tuple[str, bytes]:
+    """The digest text and chart for the local day `day`."""
+    figures = daily_figures(session, day, tz, now)
+    return digest_text(figures, language), digest_chart(figures, language)
