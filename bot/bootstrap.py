@@ -11,6 +11,7 @@ from handlers.desk import Clock, Desk
 from store import migrate
 from store.db import Database
 from store.models import utcnow
+from store.promises import POLICY_KEY
 
 
 @dataclass
@@ -35,6 +36,7 @@ def bootstrap(
     if upgrade:
         migrate.upgrade(settings.database_url)
     opens, closes = settings.hours
+    policy = settings.timer_policy
     desk = Desk(
         timezone=ZoneInfo(settings.timezone),
         default_language=settings.default_language,
@@ -45,9 +47,11 @@ def bootstrap(
         default_group=settings.default_group,
         department_groups=parse_department_groups(settings.department_groups),
         callout_fee_fen=settings.callout_fee_fen,
+        timers=policy,
         clock=clock,
     )
-    return Services(settings=settings, db=Database(settings.database_url), desk=desk, clock=clock)
+    db = Database(settings.database_url, info={POLICY_KEY: policy})
+    return Services(settings=settings, db=db, desk=desk, clock=clock)
 
 
 def configure_logging(level: int = logging.INFO) -> None:

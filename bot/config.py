@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import time
+from dataclasses import fields
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scheduler.plan import ReportTimes
+from store.promises import TimerPolicy
 
 DEFAULT_DB = "sqlite:///var/propdesk.db"
 
@@ -34,6 +38,23 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     callout_fee_yuan: float = Field(default=0, ge=0, le=10_000)  # charged when a quote is declined
+    # WeChat Official Account (bot/wechat); the channel is on when app id and token are set
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_token: str = ""  # the server Token of the account's developer settings
+    wechat_encoding_aes_key: str = ""  # 43 characters: safe mode (安全模式) when set
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_access_token: str = ""  # a fixed token from elsewhere (a token proxy); never fetched
+    wechat_templates: str = ""  # template id per kind, e.g. "notice=TPL1,reminder=TPL2"
+    wechat_path: str = "/wechat"
+    wechat_max_body: int = Field(default=64_000, ge=1_000, le=10_000_000)
+    wechat_reply_seconds: float = Field(default=4.5, gt=0, le=4.8)  # WeChat waits 5 s
+    # timer numbers, e.g. "reannounce=10m,payment_every=3d,quiet_start=21:00" (see README)
+    timers: str = ""
+    sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
+    scheduler_enabled: bool = True  # timers and reports run in this process
+    digest_at: str = "08:30"  # the managers' daily digest, local time (R52)
+    monthly_report_at: str = "1 09:00"  # day of month and local time of the monthly report (R51)
 
     @property
     def callout_fee_fen(self) -> int:
@@ -70,11 +91,54 @@ class Settings(BaseSettings):
                 raise ValueError("must be numeric chat ids, comma separated, e.g. -1001234567890")
         return value
 
+    @field_validator("timers")
+    @classmethod
+    def _timers(cls, value: str) -> str:
+        parse_timer_overrides(value)
+        return value
+
+    @field_validator("digest_at")
+    @classmethod
+    def _digest_at(cls, value: str) -> str:
+        _clock(value)
+        return value
+
+    @field_validator("monthly_report_at")
+    @classmethod
+    def _monthly_at(cls, value: str) -> str:
+        parse_monthly_at(value)
+        return value
+
     @field_validator("department_groups")
     @classmethod
     def _department_groups(cls, value: str) -> str:
         parse_department_groups(value)
         return value
+
+    @field_validator("wechat_encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, value: str) -> str:
+        if value and (len(value) != 43 or not value.isalnum() or not value.isascii()):
+            raise ValueError("must be the 43 letters and digits of the EncodingAESKey")
+        return value
+
+    @field_validator("wechat_templates")
+    @classmethod
+    def _templates(cls, value: str) -> str:
+        parse_templates(value)
+        return value
+
+    @field_validator("wechat_path")
+    @classmethod
+    def _wechat_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be a path starting with /, e.g. /wechat")
+        return value
+
+    @property
+    def wechat_enabled(self) -> bool:
+        """Whether the WeChat channel is configured (app id and server token)."""
+        return bool(self.wechat_app_id and self.wechat_token)
 
     @field_validator("database_url")
     @classmethod
@@ -106,6 +170,18 @@ class Settings(BaseSettings):
         )
 
     @property
+    def timer_policy(self) -> TimerPolicy:
+        """The timer numbers, defaults overridden by PROPDESK_TIMERS."""
+        overrides = parse_timer_overrides(self.timers)
+        return TimerPolicy(timezone=ZoneInfo(self.timezone), **overrides)  # type: ignore[arg-type]
+
+    @property
+    def report_times(self) -> ReportTimes:
+        """When the daily digest and the monthly report go out."""
+        day, clock = parse_monthly_at(self.monthly_report_at)
+        return ReportTimes(ZoneInfo(self.timezone), _clock(self.digest_at), day, clock)
+
+    @property
     def hours(self) -> tuple[time, time]:
         """Business hours as (opens, closes)."""
         return parse_hours(self.business_hours)
@@ -129,6 +205,18 @@ def parse_department_groups(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def parse_templates(value: str) -> dict[str, str]:
+    """Parse "notice=TPL1,reminder=TPL2" into {kind: WeChat template id}."""
+    templates = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        kind, _, template = part.partition("=")
+        kind, template = kind.strip(), template.strip()
+        if not kind or not template or not all(c.isalnum() or c in "_-" for c in kind + template):
+            raise ValueError("must look like notice=TEMPLATE_ID,reminder=TEMPLATE_ID")
+        templates[kind] = template
+    return templates
+
+
 def parse_hours(value: str) -> tuple[time, time]:
     """Parse "08:00-18:00" into two times, opening before closing."""
     try:
@@ -138,6 +226,60 @@ def parse_hours(value: str) -> tuple[time, time]:
     if start >= end:
         raise ValueError("opening time must be before closing time")
     return start, end
+
+
+def _clock(value: str) -> time:
+    try:
+        return time.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} must be a time like 08:30") from None
+
+
+def parse_monthly_at(value: str) -> tuple[int, time]:
+    """Parse "1 09:00" (day of month 1–28, local time)."""
+    day, _, clock = value.strip().partition(" ")
+    if not day.isdigit() or not 1 <= int(day) <= 28:
+        raise ValueError("must look like 1 09:00 (a day of month 1-28 and a time)")
+    return int(day), _clock(clock)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(value: str) -> timedelta:
+    number, unit = value[:-1], value[-1:]
+    if unit not in _UNITS or not number.replace(".", "", 1).isdigit():
+        raise ValueError(f"{value!r} must be a duration like 30m, 4h or 3d")
+    return timedelta(seconds=float(number) * _UNITS[unit])
+
+
+def parse_timer_overrides(value: str) -> dict[str, object]:
+    """Parse "reannounce=10m,payment_max=5,quiet_start=21:00" into TimerPolicy fields."""
+    defaults = TimerPolicy()
+    known = {f.name for f in fields(TimerPolicy)} - {"timezone"}
+    overrides: dict[str, object] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, _, raw = (x.strip() for x in part.partition("="))
+        if name not in known:
+            raise ValueError(f"unknown timer {name!r}; known: {', '.join(sorted(known))}")
+        current = getattr(defaults, name)
+        if isinstance(current, timedelta):
+            overrides[name] = _duration(raw)
+        elif isinstance(current, time):
+            overrides[name] = _clock(raw)
+        elif isinstance(current, int):
+            if not raw.isdigit():
+                raise ValueError(f"{name} must be a whole number")
+            overrides[name] = int(raw)
+        else:
+            try:
+                share = float(raw)
+            except ValueError:
+                share = -1.0
+            if not 0 <= share <= 1:
+                raise ValueError(f"{name} must be a number between 0 and 1")
+            overrides[name] = share
+    return overrides
 
 
 class ConfigError(Exception):

@@ -8,6 +8,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from store.models import utcnow
+from store.promises import TimerPolicy
 
 Clock = Callable[[], datetime]
 
@@ -26,6 +27,8 @@ class Desk:
     default_group: str | None = None
     department_groups: tuple[tuple[str, str], ...] = ()  # (department, chat id)
     callout_fee_fen: int = 0  # charged when the owner declines an on-site quote (R5)
+    timers: TimerPolicy = field(default_factory=TimerPolicy)
+    staff_channel: str = "telegram"  # staff groups live on Telegram, whatever owners use
     clock: Clock = utcnow
 
     def now(self) -> datetime:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from handlers.desk import Desk
 from handlers.i18n import Translate, translator
 from handlers.labels import DEPARTMENT_LABELS, N_, category_label, money, window_label
 from handlers.messages import Button, Outbound
@@ -55,11 +58,10 @@ def pressed_order(turn: Turn, press: Press) -> tuple[Order, int, str] | None:
     return (order, int(version), extra) if order is not None else None
 
 
-def _when(_: Translate, turn: Turn, order: Order, language: str) -> str:
+def _when(_: Translate, desk: Desk, order: Order, language: str) -> str:
     if order.urgent:
         return _("🚨 URGENT: come now (on site within 30 minutes)")
     if order.visit_start and order.visit_end:
-        desk = turn.desk
         return window_label(language, desk.local(order.visit_start), desk.local(order.visit_end))
     return "-"
 
@@ -80,7 +82,7 @@ def _title(_: Translate, order: Order) -> str:
     return _("🔧 New job {number}").format(number=order.number)
 
 
-def card_text(turn: Turn, order: Order, language: str) -> str:
+def card_text(desk: Desk, order: Order, language: str) -> str:
     """What the staff group sees: never the owner's name or phone."""
     _ = translator(language)
     room = order.unit.code if order.unit is not None else "-"
@@ -91,7 +93,7 @@ def card_text(turn: Turn, order: Order, language: str) -> str:
             _("Room: {room} ({where})").format(room=room, where=where),
             _("Category: {category}").format(category=category_label(_, order.category)),
             _("Problem: {text}").format(text=order.description[:500]),
-            _("When: {when}").format(when=_when(_, turn, order, language)),
+            _("When: {when}").format(when=_when(_, desk, order, language)),
             _("Price: {price}").format(price=_price(_, order)),
             _("Photos: {count}").format(count=len(order.photos)),
         ]
@@ -101,17 +103,26 @@ def card_text(turn: Turn, order: Order, language: str) -> str:
 def post_job_card(turn: Turn, order: Order) -> None:
     """Put the new order's card with a Claim button in its department's group."""
     order.department = department_for(order.category)
-    group = turn.desk.group_for(order.department)
+    queue_job_card(turn.session, turn.desk, order)
+
+
+def queue_job_card(session: Session, desk: Desk, order: Order, *, again: bool = False) -> None:
+    """Queue the order's card (Claim, Assign) for its department's group; `again` marks a
+    re-announcement of a job still waiting. Later edits go to this newest card."""
+    group = desk.group_for(order.department)
     if group is None:
         return  # no staff group configured: the order waits on the supervisor's board
-    language = turn.desk.default_language
+    language = desk.default_language
     _ = translator(language)
     claim_button = order_button(_("🙋 Claim"), order, "claim")
     assign_button = order_button(_("👤 Assign"), order, "assign")
-    card = Outbound(group, card_text(turn, order, language), [[claim_button, assign_button]])
-    row = OutboxMessage(channel=turn.inbound.channel, chat_id=group, payload=card.to_payload())
-    turn.session.add(row)
-    turn.session.flush()
+    text = card_text(desk, order, language)
+    if again:
+        text = _("⏰ Still waiting for someone to take it:") + "\n" + text
+    card = Outbound(group, text, [[claim_button, assign_button]])
+    row = OutboxMessage(channel=desk.staff_channel, chat_id=group, payload=card.to_payload())
+    session.add(row)
+    session.flush()
     order.card_outbox_id = row.id
 
 
@@ -154,7 +165,7 @@ def _after_claim(turn: Turn, order: Order, engineer: Person) -> None:
 def show_on_card(turn: Turn, order: Order, line: str) -> None:
     """Edit the order's job card (buttons gone) to end with `line`."""
     language = turn.desk.default_language
-    text = f"{card_text(turn, order, language)}\n{line}"
+    text = f"{card_text(turn.desk, order, language)}\n{line}"
     card = turn.session.get(OutboxMessage, order.card_outbox_id) if order.card_outbox_id else None
     edit = card.external_id if card is not None and card.status == "sent" else None
     chat = card.chat_id if card is not None else turn.desk.group_for(order.department)
@@ -194,6 +205,6 @@ def _job_details(_: Translate, turn: Turn, order: Order, language: str, heading:
             heading,
             _("Owner: {name}").format(name=owner.name),
             _("Contact phone: {phone}").format(phone=order.contact_phone),
-            card_text(turn, order, language).split("\n", 1)[1],
+            card_text(turn.desk, order, language).split("\n", 1)[1],
         ]
     )

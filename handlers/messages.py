@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,6 +52,23 @@ class Button:
     data: str
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the desk made: a chart sent as a photo, or a report sent as a document."""
+
+    kind: Literal["photo", "document"]
+    filename: str
+    data: bytes
+
+    @classmethod
+    def from_payload(cls, value: object) -> Upload | None:
+        """Rebuild an upload from its outbox JSON (None when there is none)."""
+        if not isinstance(value, dict):
+            return None
+        data, name = base64.b64decode(value["data"]), str(value["filename"])
+        return cls("photo" if value.get("kind") == "photo" else "document", name, data)
+
+
 @dataclass
 class Outbound:
     """One message the desk sends; stored in the outbox as JSON until delivered."""
@@ -62,10 +80,16 @@ class Outbound:
     remove_keyboard: bool = False  # take away the "share my phone" keyboard
     photo: str | None = None
     edit_message_id: str | None = None  # edit an earlier message instead of sending
+    upload: Upload | None = None  # a file made by the desk (chart, report), sent with the text
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON-able form stored in the outbox."""
+        upload = None
+        if self.upload is not None:
+            data = base64.b64encode(self.upload.data).decode("ascii")
+            upload = {"kind": self.upload.kind, "filename": self.upload.filename, "data": data}
         return {
+            "upload": upload,
             "text": self.text,
             "buttons": [[[b.label, b.data] for b in row] for row in self.buttons],
             "ask_contact": self.ask_contact,
@@ -85,4 +109,5 @@ class Outbound:
             remove_keyboard=bool(payload.get("remove_keyboard")),
             photo=payload.get("photo"),
             edit_message_id=payload.get("edit_message_id"),
+            upload=Upload.from_payload(payload.get("upload")),
         )

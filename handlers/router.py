@@ -6,6 +6,7 @@ from handlers import (
     approvals,
     assign,
     board,
+    callbacks,
     engineer,
     finance,
     jobs,
@@ -137,6 +138,10 @@ def _cancel(turn: Turn) -> None:
         quotes.cancel_quote(turn)
     elif turn.convo.step.startswith("mat_"):
         materials.cancel_materials(turn)
+    elif turn.convo.step.startswith("cb_"):
+        turn.goto(IDLE, {})
+        turn.say(_("OK, no note."))
+        show_menu(turn)
     else:
         turn.say(_("There is nothing to cancel."))
         if turn.person is not None:
@@ -151,6 +156,9 @@ def _press(turn: Turn, data: str) -> None:
         return
     if press is not None and press.version.startswith(jobs.CARD_TAG):
         _order_press(turn, press)
+        return
+    if press is not None and press.version.startswith(callbacks.TAG):
+        callbacks.on_press(turn, press)
         return
     if press is None or (press.version != GLOBAL and press.version != str(turn.convo.version)):
         turn.say(_("That button is out of date, so nothing was changed."))
@@ -194,6 +202,8 @@ def _global_press(turn: Turn, press: Press) -> None:
         registration.start_registration(turn)
     elif press.action in ("approve", "reject"):
         approvals.decide(turn, press.arg, press.action == "approve")
+    elif press.action == "arrears":
+        finance.show_arrears(turn)
     elif press.action == "paybill":
         finance.ask_method(turn, press.arg)
     elif press.action == "paymethod":

@@ -67,10 +67,11 @@ UnitOfWorkFactory = Callable[[], AbstractContextManager[UnitOfWork]]
 class Database:
     """The desk's database: an engine and a factory of units of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, info: dict[str, Any] | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # `info` reaches every session, e.g. the timer policy the store's rules read
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info or {})
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

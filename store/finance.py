@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from store import promises
 from store.models import Bill, Order, Payment, Unit
 
 METHODS = ("cash", "wechat", "alipay", "bank")
@@ -34,6 +35,7 @@ def open_bill(
         record_payment(session, bill, amount_fen, paid_by, recorded_by, at)
     elif amount_fen == 0:
         bill.status, bill.paid_at = "paid", at
+    promises.bill_opened(session, bill, at)
     return bill
 
 
@@ -62,6 +64,7 @@ def record_payment(
     bill.paid_fen += amount_fen
     if bill.paid_fen >= bill.amount_fen:
         bill.status, bill.paid_at = "paid", at
+        promises.bill_paid(session, bill, at)
     session.flush()
     return payment
 

@@ -8,6 +8,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from store import promises
+from store.callbacks import POOR, open_call, plan_after_acceptance
 from store.finance import open_bill
 from store.models import Order, OrderEvent, OrderPhoto, PersonRole
 from store.order_states import OrderAction, OrderStatus
@@ -51,7 +53,12 @@ def take(session: Session, order_id: int, version: int, assignee_id: int, at: da
             version=Order.version + 1,
         )
     )
-    return int(cast(CursorResult[Any], result).rowcount or 0) == 1
+    if int(cast(CursorResult[Any], result).rowcount or 0) != 1:
+        return False
+    order = session.get(Order, order_id, populate_existing=True)
+    if order is not None:
+        promises.order_taken(session, order, at)
+    return True
 
 
 def claim(session: Session, order_id: int, version: int, person_id: int, at: datetime) -> bool:
@@ -86,7 +93,7 @@ def act(
     session: Session,
     order: Order,
     action: OrderAction,
-    actor_id: int,
+    actor_id: int | None,
     at: datetime,
     version: int,
     **extra: object,
@@ -100,6 +107,9 @@ def act(
         order.claimed_at = None
     order.version += 1
     session.flush()
+    promises.after_action(session, order, action, at)
+    if action is OrderAction.ACCEPT:
+        plan_after_acceptance(session, order, at)
     return event
 
 
@@ -126,7 +136,9 @@ def rebook(
     """Store the owner's new visit time after nobody was home (R7)."""
     order.urgent = False
     order.visit_start, order.visit_end = start, end
-    return note(session, order, "rebook", actor_id, at, note=start.isoformat())
+    event = note(session, order, "rebook", actor_id, at, note=start.isoformat())
+    promises.order_rebooked(session, order, at)
+    return event
 
 
 RATINGS = ("satisfied", "average", "unsatisfied")  # 满意 / 一般 / 不满意
@@ -137,7 +149,10 @@ def rate(session: Session, order: Order, rating: str, actor_id: int, at: datetim
     if rating not in RATINGS:
         raise ValueError(f"unknown rating {rating!r}")
     order.rating = rating
-    return note(session, order, "rate", actor_id, at, note=rating)
+    event = note(session, order, "rate", actor_id, at, note=rating)
+    if rating in POOR:
+        open_call(session, order, "rating", at)  # R22: a person calls back at once
+    return event
 
 
 def create_rework(session: Session, order: Order, number: str, at: datetime) -> Order:
@@ -172,6 +187,7 @@ def create_rework(session: Session, order: Order, number: str, at: datetime) -> 
         )
     )
     session.flush()
+    promises.order_waiting(session, rework, at, new=True)
     return rework
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store import promises
 from store.models import DailyCounter, Order, OrderEvent, OrderPhoto, Person, PriceItem
 from store.order_states import OrderAction, OrderStatus, next_status
 
@@ -84,6 +85,7 @@ def create_repair(
             )
         )
     session.flush()
+    promises.order_waiting(session, order, at, new=True)
     return order
 
 

@@ -54,6 +54,7 @@ def make_settings(fake: FakeTelegram, db_url: str, **extra: Any) -> Settings:
         "database_url": db_url,
         "staff_group_chat_id": str(STAFF_GROUP),
         "outbox_poll_seconds": 0.05,
+        "scheduler_enabled": False,  # timer tests switch it on and sweep when they choose
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

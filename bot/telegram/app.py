@@ -24,6 +24,8 @@ from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.inbound import to_inbound
 from bot.telegram.polling import DurablePolling
 from handlers.inbox import handle_inbound
+from scheduler.effects import EFFECTS
+from scheduler.service import DeskScheduler
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,18 @@ class TelegramDesk:
             services.clock,
             services.settings.outbox_poll_seconds,
         )
+        self.scheduler = (
+            DeskScheduler(
+                services.db,
+                services.desk,
+                EFFECTS,
+                services.settings.report_times,
+                services.settings.sweep_seconds,
+                on_work=self.sender.notify,
+            )
+            if services.settings.scheduler_enabled
+            else None
+        )
         self.application.bot_data["desk"] = self
 
     async def start(self) -> None:
@@ -96,11 +110,15 @@ class TelegramDesk:
             await self.polling.start()
         self.sender.start()
         self.sender.notify()  # replies committed before a restart go out now
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     async def stop(self) -> None:
         """Stop cleanly; anything not yet delivered stays in the outbox."""
         if self.polling is not None:
             await self.polling.stop()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         await self.sender.stop()
         if self.application.running:
             await self.application.stop()

@@ -9,6 +9,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -86,6 +87,8 @@ class TelegramDelivery:
                 reply_markup=inline,
             )
             return message.edit_message_id
+        if message.upload is not None:
+            return await self._upload(message, reply_markup)
         if message.photo is not None:
             sent = await self.bot.send_photo(
                 message.chat_id,
@@ -96,5 +99,20 @@ class TelegramDelivery:
         else:
             sent = await self.bot.send_message(
                 message.chat_id, message.text, reply_markup=reply_markup
+            )
+        return str(sent.message_id)
+
+    async def _upload(self, message: Outbound, reply_markup: Markup) -> str:
+        upload = message.upload
+        assert upload is not None
+        file = InputFile(upload.data, filename=upload.filename)
+        caption = message.text[:1024] or None
+        if upload.kind == "photo":
+            sent = await self.bot.send_photo(
+                message.chat_id, file, caption=caption, reply_markup=reply_markup
+            )
+        else:
+            sent = await self.bot.send_document(
+                message.chat_id, file, caption=caption, reply_markup=reply_markup
             )
         return str(sent.message_id)

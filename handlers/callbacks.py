@@ -1,0 +1,280 @@
+"""Callbacks (回访, R20–R24): the survey the bot sends after service, the call an agent makes
+when the answer is poor, and the record of both."""
+
+from __future__ import annotations
+
+from handlers.i18n import Translate
+from handlers.labels import category_label
+from handlers.menu import show_menu
+from handlers.messages import Button
+from handlers.notify import queue_for_people, queue_for_person
+from handlers.signoff import RATING_LABELS
+from handlers.steps import IDLE, Step, register
+from handlers.timed import Due, TimerEffect
+from handlers.turn import Press, Turn
+from store import callbacks as records
+from store.models import Callback, Person
+from store.people import roles_of
+from store.staff import people_with_role
+
+TAG = "c"  # callback buttons: "c<callback version>|<action>|<callback id>[-<result>]"
+CALLERS = frozenset({"agent", "supervisor", "manager"})  # who may make a callback call
+ACTIONS = frozenset({"cbans", "cbtake", "cbout"})
+OWNER_NOTE_STEP = "cb_owner_note"
+CALLER_NOTE_STEP = "cb_caller_note"
+NOTE_LIMIT = 1000
+
+
+def callback_button(label: str, callback: Callback, action: str, extra: str = "") -> Button:
+    """A button about a callback, valid only at the callback's current version."""
+    arg = f"{callback.id}-{extra}" if extra else str(callback.id)
+    return Button(label, f"{TAG}{callback.version}|{action}|{arg}")
+
+
+def _result_buttons(_: Translate, callback: Callback, action: str) -> list[list[Button]]:
+    return [
+        [callback_button(_(label), callback, action, key) for key, label in RATING_LABELS.items()]
+    ]
+
+
+def _summary(_: Translate, callback: Callback) -> str:
+    order = callback.order
+    room = order.unit.code if order.unit is not None else "-"
+    return _("{number} · {category} · room {room}").format(
+        number=order.number, category=category_label(_, order.category), room=room
+    )
+
+
+# --- timer effects ------------------------------------------------------------------------
+
+
+def send_survey(due: Due) -> None:
+    """Ask the owner how the service went (R20, R21, R23)."""
+    callback = due.session.get(Callback, due.timer.subject_id)
+    if callback is None or callback.status != "scheduled":
+        return
+    if records.has_call(due.session, callback.order_id):
+        callback.status = "skipped"  # a person already calls back about this order (R22)
+        return
+    order = callback.order
+    records.survey_asked(due.session, callback, due.now)
+
+    def compose(_: Translate) -> tuple[str, list[list[Button]]]:
+        text = _(
+            "Hello from the property office! How satisfied are you with our service on {number}?"
+        ).format(number=order.number)
+        return text, _result_buttons(_, callback, "cbans")
+
+    queue_for_person(due.session, order.owner, compose)
+
+
+def _callers(due: Due) -> list[Person]:
+    return people_with_role(due.session, "agent") or people_with_role(
+        due.session, "supervisor", "manager"
+    )
+
+
+def announce_call(due: Due) -> None:
+    """Agents get a callback to make, with Take (R22)."""
+    callback = due.session.get(Callback, due.timer.subject_id)
+    if callback is None or callback.status != "open":
+        return
+
+    def compose(_: Translate) -> tuple[str, list[list[Button]]]:
+        text = _("📞 Callback needed: {summary}. The owner answered “{result}”.").format(
+            summary=_summary(_, callback), result=_result_label(_, callback)
+        )
+        return text, [[callback_button(_("🙋 Take"), callback, "cbtake")]]
+
+    queue_for_people(due.session, _callers(due), compose)
+
+
+def call_untaken(due: Due) -> None:
+    """Nobody took a callback call in time: the supervisors are told."""
+    callback = due.session.get(Callback, due.timer.subject_id)
+    if callback is None or callback.status != "open":
+        return
+    minutes = int((due.now - callback.created_at).total_seconds() // 60)
+    people = people_with_role(due.session, "supervisor") or people_with_role(due.session, "manager")
+
+    def compose(_: Translate) -> tuple[str, list[list[Button]]]:
+        text = _("⏰ Nobody has taken the callback for {summary} for {minutes} minutes.").format(
+            summary=_summary(_, callback), minutes=minutes
+        )
+        return text, [[callback_button(_("🙋 Take"), callback, "cbtake")]]
+
+    queue_for_people(due.session, people, compose)
+
+
+def _result_label(_: Translate, callback: Callback) -> str:
+    order = callback.order
+    result = callback.result or order.rating or ""
+    return _(RATING_LABELS[result]) if result in RATING_LABELS else "-"
+
+
+# --- button presses -----------------------------------------------------------------------
+
+
+def on_press(turn: Turn, press: Press) -> None:
+    """A callback button: the owner's answer, or a caller's Take / outcome."""
+    _ = turn._
+    callback_id, _sep, extra = press.arg.partition("-")
+    version = press.version.removeprefix(TAG)
+    callback = (
+        turn.session.get(Callback, int(callback_id), with_for_update=True)
+        if callback_id.isdigit()
+        else None
+    )
+    if callback is None or not version.isdigit() or press.action not in ACTIONS:
+        turn.say(_("That button is out of date, so nothing was changed."))
+        return
+    if press.action == "cbans":
+        _owner_answer(turn, callback, int(version), extra)
+    elif not _may_call(turn):
+        turn.say(_("Sorry, callbacks are made by customer-service staff."))
+    elif press.action == "cbtake":
+        _take(turn, callback, int(version))
+    else:
+        _outcome(turn, callback, int(version), extra)
+
+
+def _may_call(turn: Turn) -> bool:
+    return turn.person is not None and bool(roles_of(turn.session, turn.person.id) & CALLERS)
+
+
+def _owner_answer(turn: Turn, callback: Callback, version: int, result: str) -> None:
+    _ = turn._
+    if turn.person is None or callback.order.owner_id != turn.person.id:
+        turn.say(_("Sorry, that button is not for you."))
+        return
+    if version != callback.version or callback.status != "asked" or result not in records.RESULTS:
+        turn.say(_("That button is out of date, so nothing was changed."))
+        return
+    call = records.answer_survey(turn.session, callback, result, turn.desk.now())
+    if call is not None:
+        turn.say(_("We are sorry it was not better. Someone from the office will call you soon."))
+    turn.goto(OWNER_NOTE_STEP, {"callback_id": callback.id})
+    _ask_owner_note(turn)
+
+
+def _take(turn: Turn, callback: Callback, version: int) -> None:
+    _ = turn._
+    assert turn.person is not None
+    if not records.take_call(turn.session, callback.id, version, turn.person.id, turn.desk.now()):
+        turn.session.refresh(callback)
+        holder = callback.handled_by
+        if callback.status == "taken" and holder is not None:
+            turn.say(_("This callback is already taken by {name}.").format(name=holder.name))
+        else:
+            turn.say(_("That button is out of date, so nothing was changed."))
+        return
+    turn.session.refresh(callback)
+    order = callback.order
+    lines = [
+        _("You took the callback for {summary}.").format(summary=_summary(_, callback)),
+        _("Owner: {name}").format(name=order.owner.name),
+        _("Contact phone: {phone}").format(phone=order.contact_phone),
+        _("Problem: {text}").format(text=order.description[:300]),
+        _("After the call, record how satisfied the owner is:"),
+    ]
+    turn.say("\n".join(lines), _result_buttons(_, callback, "cbout"))
+
+
+def _outcome(turn: Turn, callback: Callback, version: int, result: str) -> None:
+    _ = turn._
+    assert turn.person is not None
+    mine = callback.handled_by_id == turn.person.id
+    if not mine or callback.status != "taken" or version != callback.version:
+        turn.say(_("That button is out of date, so nothing was changed."))
+        return
+    if result not in records.RESULTS:
+        turn.say(_("That button is out of date, so nothing was changed."))
+        return
+    records.finish_call(turn.session, callback, result, None, turn.desk.now())
+    turn.goto(CALLER_NOTE_STEP, {"callback_id": callback.id})
+    _ask_caller_note(turn)
+
+
+# --- optional notes -----------------------------------------------------------------------
+
+
+def _ask_owner_note(turn: Turn) -> None:
+    _ = turn._
+    turn.say(
+        _("Thank you! Would you like to add a comment? Type it now, or press No comment."),
+        [[turn.button(_("No comment"), "skip")]],
+    )
+
+
+def _ask_caller_note(turn: Turn) -> None:
+    _ = turn._
+    turn.say(
+        _("Recorded. Type a short note on the call (what the owner said), or press No note."),
+        [[turn.button(_("No note"), "skip")]],
+    )
+
+
+def _note_text(turn: Turn, ask: str) -> str | None:
+    _ = turn._
+    text = (turn.inbound.text or "").strip()
+    if not text or len(text) > NOTE_LIMIT:
+        turn.say(
+            _(
+                "Please type your note as text (up to {limit} characters), or press the button."
+            ).format(limit=NOTE_LIMIT)
+        )
+        (_ask_owner_note if ask == "owner" else _ask_caller_note)(turn)
+        return None
+    return text
+
+
+def _save_note(turn: Turn, text: str) -> None:
+    callback = turn.session.get(Callback, int(turn.draft.get("callback_id", 0)))
+    if callback is not None and turn.person is not None:
+        owner = callback.order.owner_id == turn.person.id
+        if owner or callback.handled_by_id == turn.person.id:
+            callback.comment = text
+
+
+def _on_owner_note(turn: Turn) -> None:
+    text = _note_text(turn, "owner")
+    if text is not None:
+        _save_note(turn, text)
+        _finish(turn, turn._("Thank you for your feedback!"))
+
+
+def _on_caller_note(turn: Turn) -> None:
+    text = _note_text(turn, "caller")
+    if text is not None:
+        _save_note(turn, text)
+        _finish(turn, turn._("Callback recorded. Thank you!"))
+
+
+def _on_owner_note_press(turn: Turn, press: Press) -> None:
+    if press.action == "skip":
+        _finish(turn, turn._("Thank you for your feedback!"))
+    else:
+        _ask_owner_note(turn)
+
+
+def _on_caller_note_press(turn: Turn, press: Press) -> None:
+    if press.action == "skip":
+        _finish(turn, turn._("Callback recorded. Thank you!"))
+    else:
+        _ask_caller_note(turn)
+
+
+def _finish(turn: Turn, text: str) -> None:
+    turn.goto(IDLE, {})
+    turn.say(text)
+    show_menu(turn)
+
+
+register(Step(OWNER_NOTE_STEP, _ask_owner_note, _on_owner_note, _on_owner_note_press))
+register(Step(CALLER_NOTE_STEP, _ask_caller_note, _on_caller_note, _on_caller_note_press))
+
+EFFECTS: dict[str, TimerEffect] = {
+    records.SURVEY: TimerEffect(send_survey, owner_facing=True),
+    records.CALL_OPENED: TimerEffect(announce_call),
+    records.CALL_UNTAKEN: TimerEffect(call_untaken),
+}

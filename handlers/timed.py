@@ -1,0 +1,56 @@
+"""Running one due timer: the effect of its kind, in the transaction that marks it done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.desk import Desk
+from store.models import Timer
+from store.timers import begin_run, defer
+
+
+@dataclass(frozen=True)
+class Due:
+    """A timer that fell due, with what its effect needs."""
+
+    session: Session
+    desk: Desk
+    timer: Timer
+    now: datetime
+
+
+@dataclass(frozen=True)
+class TimerEffect:
+    """What a kind of timer does; owner-facing ones wait out the quiet hours."""
+
+    run: Callable[[Due], None]
+    owner_facing: bool = False
+
+
+def kind_family(kind: str) -> str:
+    """Timers like "progress:complaint" share the effect of their family ("progress")."""
+    return kind.split(":", 1)[0]
+
+
+def run_timer(
+    session: Session, desk: Desk, effects: Mapping[str, TimerEffect], timer_id: int, now: datetime
+) -> str:
+    """Run a due timer once: "ran", "deferred" (quiet hours), "skipped" (already run or
+    cancelled) or "unknown" (no effect for its kind; marked failed)."""
+    timer = begin_run(session, timer_id, now)
+    if timer is None:
+        return "skipped"
+    effect = effects.get(kind_family(timer.kind))
+    if effect is None:
+        timer.status, timer.last_error = "failed", f"no effect for kind {timer.kind!r}"
+        return "unknown"
+    if effect.owner_facing and desk.timers.is_quiet(now):
+        defer(session, timer, desk.timers.owner_time(now))
+        return "deferred"
+    effect.run(Due(session, desk, timer, now))
+    session.flush()
+    return "ran"

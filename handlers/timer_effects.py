@@ -1,0 +1,13 @@
+"""Every kind of timer the desk knows and what it does."""
+
+from __future__ import annotations
+
+from handlers import callbacks, escalation, progress, reminders
+from handlers.timed import TimerEffect
+
+EFFECTS: dict[str, TimerEffect] = {
+    **escalation.EFFECTS,
+    **callbacks.EFFECTS,
+    **reminders.EFFECTS,
+    **progress.EFFECTS,
+}
