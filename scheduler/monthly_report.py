@@ -1,0 +1,387 @@
+"""The monthly report workbook (R51): statistics, fee detail, arrears and the callback record.
+
+Written with openpyxl in write-only mode and fed by streamed queries, so memory stays flat
+however many orders the month holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy.orm import Session
+
+from handlers.finance import METHOD_LABELS
+from handlers.i18n import Translate, translator
+from handlers.labels import N_, category_label
+from store.reports import (
+    REPAIR_CALLBACK_TARGET,
+    SERVICE_CALLBACK_TARGET,
+    ArrearRow,
+    CallbackRow,
+    CategoryMonth,
+    Compliance,
+    FeeRow,
+    arrears_list,
+    callback_record,
+    fee_detail,
+    monthly_compliance,
+    monthly_statistics,
+    parse_month,
+)
+
+YUAN = "#,##0.00"
+PERCENT = "0.0%"
+WHEN = "yyyy-mm-dd hh:mm"
+PROGRESS_EVERY = 10_000
+
+Progress = Callable[[str, int], None]
+
+RESULT_LABELS = {
+    "satisfied": N_("Satisfied"),
+    "average": N_("Average"),
+    "unsatisfied": N_("Unsatisfied"),
+}
+REASON_LABELS = {
+    "routine": N_("Routine"),
+    "sample": N_("Sample"),
+    "rating": N_("After a rating"),
+}
+CALLBACK_METHOD_LABELS = {"survey": N_("Survey"), "call": N_("Phone call")}
+CALLBACK_STATUS_LABELS = {
+    "scheduled": N_("Scheduled"),
+    "asked": N_("Asked"),
+    "answered": N_("Answered"),
+    "open": N_("Open"),
+    "taken": N_("Taken"),
+    "done": N_("Done"),
+}
+BILL_STATUS_LABELS = {"paid": N_("Paid"), "unpaid": N_("Unpaid")}
+
+
+@dataclass(frozen=True)
+class MonthlySummary:
+    """What the workbook holds, for the CLI and the sender to mention."""
+
+    month: str
+    orders: int
+    completed: int
+    billed_fen: int
+    collected_fen: int
+    fee_rows: int
+    fee_amount_fen: int
+    fee_paid_fen: int
+    arrears_rows: int
+    arrears_fen: int
+    callback_rows: int
+    compliance: Compliance
+
+
+class _Sheet:
+    """A write-only sheet with helpers for typed cells."""
+
+    def __init__(self, book: Workbook, title: str, tz: ZoneInfo) -> None:
+        self.ws: WriteOnlyWorksheet = book.create_sheet(title[:31])
+        self.tz = tz
+        self.bold = Font(bold=True)
+
+    def cell(self, value: Any, number_format: str | None = None, bold: bool = False) -> Any:
+        cell = WriteOnlyCell(self.ws, value=value)
+        if number_format:
+            cell.number_format = number_format
+        if bold:
+            cell.font = self.bold
+        return cell
+
+    def yuan(self, fen: int | None, bold: bool = False) -> Any:
+        return self.cell(None if fen is None else round(fen / 100, 2), YUAN, bold)
+
+    def when(self, moment: datetime | None) -> Any:
+        if moment is None:
+            return None
+        # Excel has no time zones: write the property's wall-clock time
+        return self.cell(moment.astimezone(self.tz).replace(tzinfo=None), WHEN)
+
+    def percent(self, share: float | None) -> Any:
+        return self.cell(share, PERCENT)
+
+    def header(self, titles: Iterable[str]) -> None:
+        self.ws.append([self.cell(t, bold=True) for t in titles])
+
+    def append(self, row: Iterable[Any]) -> None:
+        self.ws.append(list(row))
+
+
+def _label(_: Translate, labels: dict[str, str], key: str | None) -> str:
+    if key is None:
+        return ""
+    return _(labels[key]) if key in labels else key
+
+
+def _statistics(sheet: _Sheet, _: Translate, month: str, rows: list[CategoryMonth]) -> None:
+    sheet.append(
+        [sheet.cell(_("Repairs and paid services, {month}").format(month=month), bold=True)]
+    )
+    sheet.header(
+        [
+            _("Type"),
+            _("Category"),
+            _("Orders"),
+            _("Completed"),
+            _("Cancelled"),
+            _("Billed (yuan)"),
+            _("Collected (yuan)"),
+            _("Rated"),
+            _("Satisfaction"),
+        ]
+    )
+
+    def line(kind: str, name: str, items: list[CategoryMonth], bold: bool = False) -> None:
+        rated = sum(r.rated for r in items)
+        satisfied = sum(r.satisfied for r in items)
+        sheet.append(
+            [
+                sheet.cell(kind, bold=bold),
+                sheet.cell(name, bold=bold),
+                sheet.cell(sum(r.orders for r in items), bold=bold),
+                sheet.cell(sum(r.completed for r in items), bold=bold),
+                sheet.cell(sum(r.cancelled for r in items), bold=bold),
+                sheet.yuan(sum(r.billed_fen for r in items), bold),
+                sheet.yuan(sum(r.collected_fen for r in items), bold),
+                sheet.cell(rated, bold=bold),
+                sheet.percent(satisfied / rated if rated else None),
+            ]
+        )
+
+    for kind, service, subtotal in (
+        (_("Repair"), False, _("Repairs total")),
+        (_("Paid service"), True, _("Paid services total")),
+    ):
+        group = [r for r in rows if r.service is service]
+        for r in group:
+            line(kind, category_label(_, r.category), [r])
+        line(kind, subtotal, group, bold=True)
+    line("", _("Total"), rows, bold=True)
+
+
+def _fee_detail(
+    sheet: _Sheet,
+    _: Translate,
+    language: str,
+    rows: Iterable[FeeRow],
+    progress: Progress | None,
+) -> tuple[int, int, int]:
+    sheet.header(
+        [
+            _("Order"),
+            _("Billed at"),
+            _("Room"),
+            _("Category"),
+            _("Item"),
+            _("Amount (yuan)"),
+            _("Paid (yuan)"),
+            _("Status"),
+            _("Payment method"),
+            _("Last paid at"),
+            _("Engineer"),
+        ]
+    )
+    count = amount = paid = 0
+    for row in rows:
+        sheet.append(
+            [
+                row.number,
+                sheet.when(row.billed_at),
+                row.room,
+                category_label(_, row.category),
+                row.item_zh if language == "zh" else row.item_en,
+                sheet.yuan(row.amount_fen),
+                sheet.yuan(row.paid_fen),
+                _label(_, BILL_STATUS_LABELS, row.status),
+                ", ".join(_label(_, METHOD_LABELS, m) for m in row.methods),
+                sheet.when(row.last_paid_at),
+                row.engineer,
+            ]
+        )
+        count, amount, paid = count + 1, amount + row.amount_fen, paid + row.paid_fen
+        if progress and count % PROGRESS_EVERY == 0:
+            progress("fee detail", count)
+    total = sheet.cell(_("Total"), bold=True)
+    count_cell = sheet.cell(_("{count} bills").format(count=count), bold=True)
+    sheet.append(
+        [total, count_cell, None, None, None, sheet.yuan(amount, True), sheet.yuan(paid, True)]
+    )
+    if progress:
+        progress("fee detail", count)
+    return count, amount, paid
+
+
+def _arrears(
+    sheet: _Sheet, _: Translate, rows: Iterable[ArrearRow], progress: Progress | None
+) -> tuple[int, int]:
+    sheet.header(
+        [
+            _("Order"),
+            _("Room"),
+            _("Category"),
+            _("Amount (yuan)"),
+            _("Paid (yuan)"),
+            _("Outstanding (yuan)"),
+            _("Billed at"),
+            _("Days outstanding"),
+            _("Reminders sent"),
+            _("Follow-up since"),
+        ]
+    )
+    count = outstanding = 0
+    for row in rows:
+        sheet.append(
+            [
+                row.number,
+                row.room,
+                category_label(_, row.category),
+                sheet.yuan(row.amount_fen),
+                sheet.yuan(row.paid_fen),
+                sheet.yuan(row.outstanding_fen),
+                sheet.when(row.since),
+                row.days,
+                row.reminders_sent,
+                sheet.when(row.follow_up_since),
+            ]
+        )
+        count, outstanding = count + 1, outstanding + row.outstanding_fen
+        if progress and count % PROGRESS_EVERY == 0:
+            progress("arrears", count)
+    total = sheet.cell(_("Total"), bold=True)
+    count_cell = sheet.cell(_("{count} bills").format(count=count), bold=True)
+    sheet.append([total, count_cell, None, None, None, sheet.yuan(outstanding, True)])
+    if progress:
+        progress("arrears", count)
+    return count, outstanding
+
+
+def _callbacks(
+    sheet: _Sheet,
+    _: Translate,
+    compliance: Compliance,
+    rows: Iterable[CallbackRow],
+    progress: Progress | None,
+) -> int:
+    sheet.header(
+        [_("Callback compliance"), _("Completed"), _("Called back"), _("Rate"), _("Target")]
+    )
+    c = compliance
+    for name, done, called, rate, target in (
+        (
+            _("Repairs"),
+            c.repairs_completed,
+            c.repairs_called_back,
+            c.repair_rate,
+            REPAIR_CALLBACK_TARGET,
+        ),
+        (
+            _("Paid services"),
+            c.services_completed,
+            c.services_called_back,
+            c.service_rate,
+            SERVICE_CALLBACK_TARGET,
+        ),
+    ):
+        sheet.append([name, done, called, sheet.percent(rate), sheet.percent(target)])
+    sheet.append([])
+    sheet.header(
+        [
+            _("Order"),
+            _("Category"),
+            _("Reason"),
+            _("Method"),
+            _("Status"),
+            _("Handled by"),
+            _("Created at"),
+            _("Done at"),
+            _("Result"),
+            _("Comment"),
+        ]
+    )
+    count = 0
+    for row in rows:
+        sheet.append(
+            [
+                row.number,
+                category_label(_, row.category),
+                _label(_, REASON_LABELS, row.reason),
+                _label(_, CALLBACK_METHOD_LABELS, row.method),
+                _label(_, CALLBACK_STATUS_LABELS, row.status),
+                _("the bot") if row.handled_by == "bot" else row.handled_by,
+                sheet.when(row.created_at),
+                sheet.when(row.done_at),
+                _label(_, RESULT_LABELS, row.result),
+                row.comment or "",
+            ]
+        )
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress("callbacks", count)
+    if progress:
+        progress("callbacks", count)
+    return count
+
+
+def write_monthly_workbook(
+    session: Session,
+    month: str,
+    tz: ZoneInfo,
+    language: str,
+    out: IO[bytes],
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> MonthlySummary:
+    """Write the month's workbook (statistics, fee detail, arrears, callbacks) to `out`.
+
+    `month` is "YYYY-MM" (ValueError otherwise); arrears are the bills unpaid at `now`
+    (default: the current time), with days outstanding counted to `now`. `progress` is told
+    (sheet, rows so far) every 10,000 rows and when each sheet is finished."""
+    parse_month(month)
+    now = now or datetime.now(UTC)
+    _ = translator(language)
+    book = Workbook(write_only=True)
+
+    stats = monthly_statistics(session, month, tz)
+    _statistics(_Sheet(book, _("Statistics"), tz), _, month, stats)
+    fee_rows, fee_amount, fee_paid = _fee_detail(
+        _Sheet(book, _("Fee detail"), tz), _, language, fee_detail(session, month, tz), progress
+    )
+    arrears_rows, arrears_fen = _arrears(
+        _Sheet(book, _("Arrears"), tz), _, arrears_list(session, now), progress
+    )
+    compliance = monthly_compliance(session, month, tz)
+    callback_rows = _callbacks(
+        _Sheet(book, _("Callbacks"), tz),
+        _,
+        compliance,
+        callback_record(session, month, tz),
+        progress,
+    )
+    book.save(out)
+    return MonthlySummary(
+        month=month,
+        orders=sum(r.orders for r in stats),
+        completed=sum(r.completed for r in stats),
+        billed_fen=sum(r.billed_fen for r in stats),
+        collected_fen=sum(r.collected_fen for r in stats),
+        fee_rows=fee_rows,
+        fee_amount_fen=fee_amount,
+        fee_paid_fen=fee_paid,
+        arrears_rows=arrears_rows,
+        arrears_fen=arrears_fen,
+        callback_rows=callback_rows,
+        compliance=compliance,
+    )
