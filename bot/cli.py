@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     show = order_sub.add_parser("show", help="print an order and its whole history (R50)")
     show.add_argument("number", help="the order number, e.g. R-20261122-0007")
     show.set_defaults(func=_order_show)
+    _report_parsers(sub)
     return parser
 
 
@@ -312,6 +313,103 @@ def _order_show(args: argparse.Namespace) -> int:
         print(f"no order {args.number}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(lines))
+    return EXIT_OK
+
+
+def _report_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser("report", help="managers' reports: daily digest, monthly workbook")
+    report_sub = report.add_subparsers(title="report commands")
+    daily = report_sub.add_parser("daily", help="print the daily digest of a local day (R52)")
+    daily.add_argument("--date", help="the local day, YYYY-MM-DD (default: yesterday)")
+    daily.add_argument("--chart", type=Path, help="also write the digest's chart to this PNG")
+    daily.add_argument("--language", choices=("zh", "en"), help="default: the desk's language")
+    daily.set_defaults(func=_report_daily)
+    monthly = report_sub.add_parser("monthly", help="write the monthly report workbook (R51)")
+    monthly.add_argument("--month", required=True, help="the local month, YYYY-MM")
+    monthly.add_argument("--xlsx", type=Path, required=True, help="the workbook to write")
+    monthly.add_argument("--language", choices=("zh", "en"), help="default: the desk's language")
+    monthly.set_defaults(func=_report_monthly)
+
+
+def _report_daily(args: argparse.Namespace) -> int:
+    import re
+    from datetime import date, timedelta
+
+    from scheduler.digest import digest_chart, digest_text
+    from store.reports import daily_figures
+
+    day: date | None = None
+    if args.date is not None:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.date.strip()):
+                raise ValueError(args.date)
+            day = date.fromisoformat(args.date.strip())
+        except ValueError:
+            print(f"not a date (YYYY-MM-DD): {args.date}", file=sys.stderr)
+            return EXIT_FAILED
+    services = bootstrap()
+    try:
+        tz = services.desk.timezone
+        day = day or (services.clock().astimezone(tz).date() - timedelta(days=1))
+        with services.db.unit_of_work() as uow:
+            figures = daily_figures(uow.session, day, tz, services.clock())
+    finally:
+        services.close()
+    language = args.language or services.settings.default_language
+    print(digest_text(figures, language))
+    if args.chart is not None:
+        try:
+            args.chart.write_bytes(digest_chart(figures, language))
+        except OSError as exc:
+            print(f"{args.chart}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"chart written to {args.chart}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _report_monthly(args: argparse.Namespace) -> int:
+    from handlers.labels import money
+    from scheduler.monthly_report import write_monthly_workbook
+    from store.reports import parse_month
+
+    try:
+        parse_month(args.month)
+    except ValueError:
+        print(f"not a month (YYYY-MM): {args.month}", file=sys.stderr)
+        return EXIT_FAILED
+
+    def progress(sheet: str, rows: int) -> None:
+        print(f"{sheet}: {rows} rows…", file=sys.stderr)
+
+    services = bootstrap()
+    try:
+        language = args.language or services.settings.default_language
+        with services.db.unit_of_work() as uow, args.xlsx.open("wb") as out:
+            s = write_monthly_workbook(
+                uow.session,
+                args.month.strip(),
+                services.desk.timezone,
+                language,
+                out,
+                now=services.clock(),
+                progress=progress,
+            )
+    except OSError as exc:
+        print(f"{args.xlsx}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        services.close()
+    c = s.compliance
+
+    def rate(share: float | None) -> str:
+        return "-" if share is None else f"{share:.0%}"
+
+    print(
+        f"{s.month}: {s.orders} orders, {s.completed} completed; fee detail {s.fee_rows} bills, "
+        f"{money(s.fee_amount_fen)} billed, {money(s.fee_paid_fen)} paid; arrears "
+        f"{s.arrears_rows} bills, {money(s.arrears_fen)}; callbacks {s.callback_rows} "
+        f"(repairs {rate(c.repair_rate)}, services {rate(c.service_rate)}) -> {args.xlsx}"
+    )
     return EXIT_OK
 
 
