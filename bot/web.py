@@ -1,4 +1,4 @@
-"""The ASGI app that hosts webhooks (Telegram now; WeChat joins it later)."""
+"""The ASGI app that hosts the webhooks of Telegram and WeChat."""
 
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.telegram.app import TelegramDesk
+from bot.wechat.app import WeChatDesk
+from bot.wechat.webhook import wechat_endpoint
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # Telegram updates are small; anything bigger is not from Telegram
 
 
-def webhook_app(desk: TelegramDesk, path: str = "/telegram") -> Starlette:
-    """Starlette app: POST Telegram updates to `path`; GET /healthz for load balancers."""
+def webhook_app(
+    desk: TelegramDesk, path: str = "/telegram", wechat: WeChatDesk | None = None
+) -> Starlette:
+    """Starlette app: POST Telegram updates to `path`; GET /healthz for load balancers;
+    with `wechat`, the WeChat webhook (GET verification, POST messages) at its own path."""
 
     async def telegram_update(request: Request) -> Response:
         secret = desk.services.settings.webhook_secret
@@ -44,12 +49,14 @@ def webhook_app(desk: TelegramDesk, path: str = "/telegram") -> Starlette:
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
 
-    return Starlette(
-        routes=[
-            Route(path, telegram_update, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ]
-    )
+    routes = [
+        Route(path, telegram_update, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if wechat is not None:
+        wechat_path = wechat.settings.wechat_path
+        routes.append(Route(wechat_path, wechat_endpoint(wechat), methods=["GET", "POST"]))
+    return Starlette(routes=routes)
 
 
 def webhook_path(url: str) -> str:

@@ -367,3 +367,41 @@ class Callback(Base):
 Index("ix_order_events_action_at", OrderEvent.action, OrderEvent.at)
 Index("ix_payments_at", Payment.at)
 Index("ix_bills_follow_up", Bill.follow_up_since)
+
+
+class WeChatFollower(Base):
+    """A WeChat user of the Official Account: subscription, last message (the 48-hour window)
+    and the numbered menu last shown to them."""
+
+    __tablename__ = "wechat_followers"
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subscribed: Mapped[bool] = mapped_column(default=True)
+    subscribed_at: Mapped[datetime | None] = mapped_column()
+    unsubscribed_at: Mapped[datetime | None] = mapped_column()
+    last_inbound_at: Mapped[datetime | None] = mapped_column()
+    # [[label, callback data], ...] of the last message shown: "1" means the first
+    menu: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class WeChatToken(Base):
+    """The access token of a WeChat app, shared by every worker; one refresher at a time."""
+
+    __tablename__ = "wechat_tokens"
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    access_token: Mapped[str | None] = mapped_column(String(600))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    refreshing_until: Mapped[datetime | None] = mapped_column()  # the refresher's lease
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LinkCode(Base):
+    """A short single-use code that joins a person's account in another channel to theirs."""
+
+    __tablename__ = "link_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), index=True)  # unique among live codes
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # where it was asked for
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,150 @@
+"""Deliver neutral Outbound messages to WeChat: customer-service messages inside the 48-hour
+window after the person's last message, template messages outside it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import tzinfo
+from typing import Any, TypeVar
+
+from bot.outbox import Delivered, DeliveryResult, RetryLater, Undeliverable
+from bot.wechat.api import (
+    BUSY_ERRORS,
+    GONE_ERRORS,
+    TOKEN_ERRORS,
+    WINDOW_ERRORS,
+    ApiError,
+    WeChatApi,
+)
+from bot.wechat.render import menu_of, render
+from bot.wechat.token import TokenKeeper
+from handlers.desk import Clock
+from handlers.i18n import translator
+from handlers.messages import Outbound
+from store import wechat as store
+from store.db import Database
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DEFAULT_KIND = "notice"
+FIELD_LIMIT = 200  # template field values are short
+
+
+def template_kind(message: Outbound) -> str:
+    """The kind of message, which picks its template ("notice" unless the message says)."""
+    return str(getattr(message, "kind", None) or DEFAULT_KIND)
+
+
+class WeChatDelivery:
+    """Sends outbox messages of the "wechat" channel through the WeChat API."""
+
+    channel = store.CHANNEL
+
+    def __init__(
+        self,
+        db: Database,
+        api: WeChatApi,
+        tokens: TokenKeeper,
+        clock: Clock,
+        *,
+        templates: dict[str, str],
+        default_language: str,
+        timezone: tzinfo,
+    ) -> None:
+        self.db = db
+        self.api = api
+        self.tokens = tokens
+        self.clock = clock
+        self.templates = templates
+        self.default_language = default_language
+        self.timezone = timezone
+
+    async def deliver(self, message: Outbound) -> DeliveryResult:
+        """Send one message by the API its window allows, classifying any failure."""
+        language, window = await asyncio.to_thread(self._chat_state, message.chat_id)
+        try:
+            if window:
+                try:
+                    await self._custom(message, language)
+                    result: DeliveryResult = Delivered(None)
+                except ApiError as exc:
+                    if exc.errcode not in WINDOW_ERRORS:
+                        raise
+                    log.info("WeChat window closed for %s (%s): template", message.chat_id, exc)
+                    result = await self._template(message, language)
+            else:
+                result = await self._template(message, language)
+        except ApiError as exc:
+            return _failure(exc)
+        if isinstance(result, Delivered) and (message.text or not message.photo):
+            await asyncio.to_thread(self._remember_menu, message)
+        return result
+
+    async def _custom(self, message: Outbound, language: str) -> None:
+        openid = message.chat_id
+        text = render(message, language)
+        if text:
+            body = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+            await self._with_token(lambda token: self.api.send_custom(token, body))
+        if message.photo:
+            image = {"touser": openid, "msgtype": "image", "image": {"media_id": message.photo}}
+            await self._with_token(lambda token: self.api.send_custom(token, image))
+
+    async def _template(self, message: Outbound, language: str) -> DeliveryResult:
+        kind = template_kind(message)
+        template_id = self.templates.get(kind) or self.templates.get(DEFAULT_KIND)
+        if not template_id:
+            return Undeliverable(
+                f"outside the 48-hour window and no template for {kind!r} "
+                "(PROPDESK_WECHAT_TEMPLATES)"
+            )
+        text = render(message, language)
+        if not text:
+            return Undeliverable("a photo alone cannot go out as a template message")
+        _ = translator(language)
+        when = self.clock().astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+        body: dict[str, Any] = {
+            "touser": message.chat_id,
+            "template_id": template_id,
+            "data": {
+                "first": {"value": text[:FIELD_LIMIT]},
+                "keyword1": {"value": when},
+                "remark": {"value": _("Reply to this account to answer.")},
+            },
+        }
+        msgid = await self._with_token(lambda token: self.api.send_template(token, body))
+        return Delivered(msgid or None)
+
+    async def _with_token(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """Call with the shared token; once more with a new one if WeChat refuses it."""
+        token = await self.tokens.token()
+        try:
+            return await call(token)
+        except ApiError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+            await self.tokens.refused(token)
+        return await call(await self.tokens.token())
+
+    def _chat_state(self, openid: str) -> tuple[str, bool]:
+        with self.db.unit_of_work() as uow:
+            language = store.chat_language(uow.session, openid) or self.default_language
+            return language, store.window_open(uow.session, openid, self.clock())
+
+    def _remember_menu(self, message: Outbound) -> None:
+        with self.db.unit_of_work() as uow:
+            store.set_menu(uow.session, message.chat_id, menu_of(message))
+            uow.commit()
+
+
+def _failure(exc: ApiError) -> DeliveryResult:
+    """What the outbox does about a WeChat error."""
+    if exc.errcode in GONE_ERRORS:
+        return Undeliverable(str(exc))
+    if exc.errcode == 45009:  # daily API quota: try again much later
+        return RetryLater(3600.0, str(exc))
+    if exc.errcode in BUSY_ERRORS or exc.errcode == -2 or exc.errcode in TOKEN_ERRORS:
+        return RetryLater(None, str(exc))
+    return Undeliverable(str(exc))

@@ -1,0 +1,218 @@
+"""The WeChat webhook: URL verification (GET) and messages (POST), plain or AES-encrypted.
+
+Security, in order: body size (413), signature (403), timestamp within 5 minutes (403),
+no DTD or entity declaration anywhere (400), decryption with the message signature (403 when
+it does not match), well-formed XML (400). A MsgId seen before is answered "success" and
+ignored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from wechatpy import parse_message
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.messages import BaseMessage
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+from bot.wechat.inbound import event_of, to_inbound
+from bot.wechat.render import combine
+from handlers.inbox import handle_inbound
+from handlers.messages import Inbound
+from store import wechat as store
+
+if TYPE_CHECKING:
+    from bot.wechat.app import WeChatDesk
+
+log = logging.getLogger(__name__)
+MAX_SKEW = 300  # seconds between WeChat's timestamp and our clock
+FORBIDDEN_MARKUP = ("<!doctype", "<!entity", "<!element", "<!attlist")
+SUCCESS = "success"  # "got it; nothing to say now" — WeChat then shows nothing
+
+
+class Refused(Exception):
+    """A request refused with an HTTP status (never a stack trace)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def wechat_endpoint(desk: WeChatDesk) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint of the WeChat webhook (GET and POST)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            if request.method == "GET":
+                return verify_url(desk, request)
+            return await receive(desk, request)
+        except Refused as exc:
+            log.info("wechat webhook refused (%s): %s", exc.status, exc.reason)
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+
+    return endpoint
+
+
+def verify_url(desk: WeChatDesk, request: Request) -> Response:
+    """WeChat's server check when the URL is configured: echo `echostr` if the signature holds."""
+    _check_signature(desk, request)
+    return PlainTextResponse(request.query_params.get("echostr", ""))
+
+
+def _check_signature(desk: WeChatDesk, request: Request) -> None:
+    params = request.query_params
+    try:
+        check_signature(
+            desk.settings.wechat_token,
+            params.get("signature", ""),
+            params.get("timestamp", ""),
+            params.get("nonce", ""),
+        )
+    except InvalidSignatureException:
+        raise Refused(403, "bad signature") from None
+
+
+def _check_time(desk: WeChatDesk, request: Request) -> None:
+    stamp = request.query_params.get("timestamp", "")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise Refused(403, "bad timestamp")
+    if abs(desk.clock().timestamp() - int(stamp)) > MAX_SKEW:
+        raise Refused(403, "timestamp too far from now")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused(413, "too large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, "too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _safe_text(raw: bytes | str) -> str:
+    """The XML as text, refusing any document type or entity declaration before parsing."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise Refused(400, "not UTF-8") from None
+    lowered = text.lower()
+    if any(mark in lowered for mark in FORBIDDEN_MARKUP):
+        raise Refused(400, "DTD or entity declarations are not accepted")
+    return text
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A verified, decrypted message and how to answer it."""
+
+    message: BaseMessage
+    encrypted: bool
+    nonce: str
+
+
+def open_envelope(desk: WeChatDesk, request: Request, body: bytes) -> Envelope:
+    """Check and decrypt a POSTed message; Refused for anything not genuine and well-formed."""
+    _check_signature(desk, request)
+    _check_time(desk, request)
+    text = _safe_text(body)
+    params = request.query_params
+    encrypted = params.get("encrypt_type", "raw") == "aes"
+    crypto = desk.crypto
+    if encrypted:
+        if crypto is None:
+            raise Refused(400, "encrypted message but no PROPDESK_WECHAT_ENCODING_AES_KEY")
+        try:
+            text = crypto.decrypt_message(
+                text,
+                params.get("msg_signature", ""),
+                params.get("timestamp", ""),
+                params.get("nonce", ""),
+            )
+        except InvalidSignatureException:
+            raise Refused(403, "bad message signature") from None
+        except Exception:  # malformed envelope, bad padding, wrong app id
+            raise Refused(400, "cannot decrypt") from None
+        text = _safe_text(text)
+    elif crypto is not None:
+        raise Refused(403, "safe mode: messages must be encrypted")
+    try:
+        message = parse_message(text)
+    except Exception:  # expat errors, no <xml> root, no MsgType
+        raise Refused(400, "malformed XML") from None
+    if message is None or not message._data.get("FromUserName"):
+        raise Refused(400, "malformed message")
+    return Envelope(message, encrypted, params.get("nonce", ""))
+
+
+async def receive(desk: WeChatDesk, request: Request) -> Response:
+    """Handle one message; answer with the replies if they are ready in time, else "success"."""
+    body = await _read_body(request, desk.settings.wechat_max_body)
+    envelope = open_envelope(desk, request, body)
+    inbound = await asyncio.to_thread(_note_and_translate, desk, envelope.message)
+    if inbound is None:
+        return PlainTextResponse(SUCCESS)
+    work = asyncio.ensure_future(asyncio.to_thread(handle_inbound, desk.db, desk.desk, inbound))
+    done, _pending = await asyncio.wait({work}, timeout=desk.settings.wechat_reply_seconds)
+    if not done:  # too slow for a passive reply: the sender delivers when it is done
+        work.add_done_callback(lambda _: desk.written())
+        log.info("wechat update %s: no passive reply in time", inbound.update_id)
+        return PlainTextResponse(SUCCESS)
+    if not work.result():  # a message seen before (WeChat retries, replays): ignore
+        return PlainTextResponse(SUCCESS)
+    reply = await asyncio.to_thread(_take_reply, desk, inbound.chat_id)
+    desk.written()
+    if reply is None:
+        return PlainTextResponse(SUCCESS)
+    xml = TextReply(message=envelope.message, content=reply).render()
+    if envelope.encrypted and desk.crypto is not None:
+        stamp = str(int(desk.clock().timestamp()))
+        xml = desk.crypto.encrypt_message(xml, envelope.nonce, stamp)
+    return Response(xml, media_type="application/xml")
+
+
+def _note_and_translate(desk: WeChatDesk, message: BaseMessage) -> Inbound | None:
+    """Record the follower (window, subscription) and read its menu, then build the Inbound."""
+    openid = str(message._data["FromUserName"])
+    now = desk.clock()
+    event = event_of(message)
+    with desk.db.unit_of_work() as uow:
+        if event == "unsubscribe":
+            store.record_subscription(uow.session, openid, now, subscribed=False)
+            uow.commit()
+            return None
+        if event in ("subscribe", "subscribe_scan"):
+            store.record_subscription(uow.session, openid, now, subscribed=True)
+        else:
+            store.record_inbound(uow.session, openid, now)
+        menu = store.menu_of(uow.session, openid)
+        uow.commit()
+    return to_inbound(message, menu)
+
+
+def _take_reply(desk: WeChatDesk, openid: str) -> str | None:
+    """Everything waiting for this chat as one text (marked sent), or None to leave it queued."""
+    with desk.db.unit_of_work() as uow:
+        session = uow.session
+        payloads = store.take_pending(session, openid, desk.clock())
+        if not payloads:
+            return None
+        language = store.chat_language(session, openid) or desk.settings.default_language
+        text = combine(payloads, openid, language)
+        if text is None:
+            return None  # not taken: rolled back, the sender delivers them one by one
+        last: dict[str, Any] = payloads[-1]
+        menu = [(str(label), str(data)) for row in last["buttons"] for label, data in row]
+        store.set_menu(session, openid, menu)
+        uow.commit()
+        return text
