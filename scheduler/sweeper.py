@@ -48,7 +48,7 @@ class TimerSweeper:
         self.max_batches = max_batches
 
     def sweep(self) -> SweepResult:
-        """Run what is due now, a batch at a time, until nothing due is left (or the cap)."""
+        """Run what is due, a batch at a time, until nothing due is left (or the cap)."""
         result = SweepResult()
         for _ in range(self.max_batches):
             now = self.desk.now()
@@ -57,7 +57,7 @@ class TimerSweeper:
                 uow.commit()
             for timer_id in ids:
                 result.add(self._run_one(timer_id))
-            if len(ids) < self.batch:
+            if not ids:  # effects may add timers due at once (a notice after an auto-accept)
                 break
         return result
 

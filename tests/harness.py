@@ -75,6 +75,7 @@ class Bot:
     fake: FakeTelegram
     services: Services
     desk: TelegramDesk
+    wechat: Any = None  # the WeChat channel (tests.fake_wechat.WeChatSide) when running
 
     async def stop(self) -> None:
         """Stop this bot process; if that hangs, report every task's stack and move on."""
@@ -117,6 +118,16 @@ class Owner:
     def chat_id(self) -> int:
         """The chat this owner talks in."""
         return self.chat.id if self.chat else self.user.id
+
+    @property
+    def channel(self) -> str:
+        """The channel this owner talks in."""
+        return "telegram"
+
+    @property
+    def external_id(self) -> str:
+        """The owner's account id in that channel (Identity.external_id)."""
+        return str(self.user.id)
 
     async def send(self, text: str) -> list[dict[str, Any]]:
         """Type a message."""
@@ -204,3 +215,34 @@ async def staff_member(
     person = Owner(fake, bot, user)
     await person.send(f"/start {code}")
     return person
+
+
+async def sweep(bot: Bot) -> dict[str, int]:
+    """Run one timer sweep of the bot's scheduler now, then wait until its messages are out."""
+    from scheduler.effects import EFFECTS
+    from scheduler.sweeper import TimerSweeper
+
+    sweeper = TimerSweeper(bot.services.db, bot.services.desk, EFFECTS)
+    result = await asyncio.to_thread(sweeper.sweep)
+    bot.desk.sender.notify()
+    await drain(bot)
+    return result.counts
+
+
+async def drain(bot: Bot, timeout: float = 30.0) -> None:
+    """Wait until the outbox holds nothing due."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with bot.services.db.unit_of_work() as uow:
+            pending = uow.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= bot.services.clock(),
+                )
+            )
+        if not pending:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"outbox not drained within {timeout}s")
