@@ -123,13 +123,14 @@ def digest_chart(figures: DailyFigures, language: str) -> bytes:
         xs = [x + (i - 1.5) * width for x in range(len(names))]
         bars = ax.bar(xs, values, width, label=label, color=color)
         ax.bar_label(bars, fontsize=7, padding=1, family=family)
-    ax.set_xticks(range(len(names)), names, fontsize=8, family=family)
+    ax.set_xticks(range(len(names)), names, fontsize=8, family=family, rotation=20, ha="right")
+    ax.margins(y=0.25)  # headroom for the legend
     ax.set_title(_("Orders on {day}").format(day=figures.day.isoformat()), family=family)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     if not names:
         ax.text(0.5, 0.5, _("No orders"), ha="center", va="center", transform=ax.transAxes)
-    ax.legend(prop={"family": family, "size": 8}, frameon=False)
+    ax.legend(prop={"family": family, "size": 8}, frameon=False, ncols=4, loc="upper center")
     fig.tight_layout()
     out = BytesIO()
     fig.savefig(out, format="png")
