@@ -107,8 +107,8 @@ def call_untaken(due: Due) -> None:
 
 
 def _result_label(_: Translate, callback: Callback) -> str:
-    order = callback.order
-    result = callback.result or order.rating or ""
+    """What the owner said that made this call necessary: the survey answer or the rating."""
+    result = records.owner_answer(callback.order) or ""
     return _(RATING_LABELS[result]) if result in RATING_LABELS else "-"
 
 

@@ -44,7 +44,10 @@ def show_arrears(turn: Turn) -> None:
     rows: list[list[Button]] = []
     for item in items:
         since = turn.desk.local(item.since).strftime("%m-%d")
-        lines.append(f"• {item.number} · {item.room} · {money(item.outstanding_fen)} · {since}")
+        mark = "📞" if item.follow_up else "•"  # reminders ran out: call the owner
+        lines.append(
+            f"{mark} {item.number} · {item.room} · {money(item.outstanding_fen)} · {since}"
+        )
         if _has(turn, RECORDERS):
             rows.append(
                 [

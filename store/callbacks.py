@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from store import timers
 from store.models import Callback, Order, OrderEvent
@@ -105,6 +105,26 @@ def has_call(session: Session, order_id: int) -> bool:
         )
         is not None
     )
+
+
+def owner_answer(order: Order) -> str | None:
+    """The owner's latest word on the work: a survey answer, else the sign-off rating."""
+    session = object_session(order)
+    answer = (
+        session.scalar(
+            select(Callback.result)
+            .where(
+                Callback.order_id == order.id,
+                Callback.method == "survey",
+                Callback.result.is_not(None),
+            )
+            .order_by(Callback.id.desc())
+            .limit(1)
+        )
+        if session is not None
+        else None
+    )
+    return answer or order.rating
 
 
 def survey_asked(session: Session, callback: Callback, at: datetime) -> None:

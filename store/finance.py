@@ -83,12 +83,20 @@ class Arrear:
     room: str
     outstanding_fen: int
     since: datetime
+    follow_up: bool = False  # reminders ran out: customer service asks why (R26)
 
 
 def arrears(session: Session, limit: int = 50) -> tuple[list[Arrear], int, int]:
     """Unpaid bills oldest first (up to `limit`), their count and the total outstanding."""
     rows = session.execute(
-        select(Bill.id, Order.number, Unit.code, Bill.amount_fen - Bill.paid_fen, Bill.created_at)
+        select(
+            Bill.id,
+            Order.number,
+            Unit.code,
+            Bill.amount_fen - Bill.paid_fen,
+            Bill.created_at,
+            Bill.follow_up_since,
+        )
         .join(Order, Bill.order_id == Order.id)
         .outerjoin(Unit, Order.unit_id == Unit.id)
         .where(Bill.status == "unpaid")
@@ -100,5 +108,5 @@ def arrears(session: Session, limit: int = 50) -> tuple[list[Arrear], int, int]:
             Bill.status == "unpaid"
         )
     ).one()
-    items = [Arrear(b, n, r or "-", int(o), c) for b, n, r, o, c in rows]
+    items = [Arrear(b, n, r or "-", int(o), c, f is not None) for b, n, r, o, c, f in rows]
     return items, int(count), int(total)
