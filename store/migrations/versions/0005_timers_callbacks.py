@@ -76,7 +76,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_callbacks_order_id"), ["order_id"], unique=False)
 
     with op.batch_alter_table("bills", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("reminders_sent", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(
+            sa.Column("reminders_sent", sa.Integer(), nullable=False, server_default="0")
+        )
         batch_op.add_column(
             sa.Column("follow_up_since", store.models.UtcDateTime(timezone=True), nullable=True)
         )
