@@ -154,12 +154,20 @@ async def _serve(services: Services, *, webhook: bool) -> None:
     from bot.web import webhook_app, webhook_path
 
     desk = TelegramDesk(services, webhook=webhook)
+    wechat = None
+    if services.settings.wechat_enabled:  # the WeChat webhook shares the ASGI app
+        from bot.wechat.app import WeChatDesk
+
+        wechat = WeChatDesk(services)
+        wechat.also_notify.append(desk.sender.notify)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await desk.start()
+    if wechat is not None:
+        wechat.start()
     me = desk.application.bot
     logging.getLogger("propdesk").info(
         "propdesk is running as @%s (%s); press Ctrl+C to stop",
@@ -167,9 +175,10 @@ async def _serve(services: Services, *, webhook: bool) -> None:
         "webhook" if webhook else "long polling",
     )
     try:
-        if webhook:
+        if webhook or wechat is not None:
             settings = services.settings
-            app = webhook_app(desk, webhook_path(settings.webhook_url))
+            path = webhook_path(settings.webhook_url)
+            app = webhook_app(desk, path, wechat=wechat)
             server = uvicorn.Server(
                 uvicorn.Config(
                     app, host=settings.webhook_listen, port=settings.webhook_port, log_level="info"
@@ -182,6 +191,8 @@ async def _serve(services: Services, *, webhook: bool) -> None:
         else:
             await stop.wait()
     finally:
+        if wechat is not None:
+            await wechat.stop()
         await desk.stop()
 
 

@@ -150,6 +150,7 @@ def db_backend(db_url: str) -> str:
 from collections.abc import AsyncIterator  # noqa: E402
 
 from tests.fake_telegram import FakeTelegram, TgUser  # noqa: E402
+from tests.fake_wechat import FakeWeChat, start_wechat, wechat_owner, wechat_settings  # noqa: E402
 from tests.harness import MONDAY_MORNING, Bot, FakeClock, Owner, seed_examples, start_bot  # noqa: E402
 
 
@@ -167,23 +168,54 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def bot(fake_tg: FakeTelegram, db_url: str, clock: FakeClock) -> AsyncIterator[Bot]:
-    """A running bot on the example estate, polling the fake Bot API."""
-    running = await start_bot(fake_tg, db_url, clock)
+def channel() -> str:
+    """The owners' channel: "telegram", unless a test is parametrized with "wechat"."""
+    return "telegram"
+
+
+@pytest.fixture
+def fake_wx() -> Iterator[FakeWeChat]:
+    """A fake WeChat API server on 127.0.0.1."""
+    with FakeWeChat() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(
+    fake_tg: FakeTelegram,
+    db_url: str,
+    clock: FakeClock,
+    channel: str,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[Bot]:
+    """A running bot on the example estate, polling the fake Bot API (and serving the WeChat
+    webhook against the fake WeChat API when the channel is "wechat")."""
+    extra: dict[str, object] = {}
+    if channel == "wechat":  # WeChat tells no app language: the owners' language is the default
+        only_zhang = "zhang" in request.fixturenames and "alice" not in request.fixturenames
+        fake_wx = request.getfixturevalue("fake_wx")
+        extra = wechat_settings(fake_wx, default_language="zh" if only_zhang else "en")
+    running = await start_bot(fake_tg, db_url, clock, **extra)
     seed_examples(running.services)
+    if channel == "wechat":
+        running.wechat = await start_wechat(running, fake_wx)
     try:
         yield running
     finally:
+        if running.wechat is not None:
+            await running.wechat.stop()
         await running.stop()
 
 
 @pytest.fixture
-def zhang(fake_tg: FakeTelegram, bot: Bot) -> Owner:
-    """张伟 of 3-2-1201 (registry phone 13812345678), Telegram in Chinese."""
-    return Owner(fake_tg, bot, TgUser(id=5001, first_name="伟", language_code="zh-hans"))
+def zhang(fake_tg: FakeTelegram, bot: Bot, channel: str) -> Owner:
+    """张伟 of 3-2-1201 (registry phone 13812345678), Telegram (or WeChat) in Chinese."""
+    user = TgUser(id=5001, first_name="伟", language_code="zh-hans")
+    return wechat_owner(bot, user) if channel == "wechat" else Owner(fake_tg, bot, user)
 
 
 @pytest.fixture
-def alice(fake_tg: FakeTelegram, bot: Bot) -> Owner:
+def alice(fake_tg: FakeTelegram, bot: Bot, channel: str) -> Owner:
     """An English-speaking owner of 1-1-101 (registry phone is 李娜's 13900001111)."""
-    return Owner(fake_tg, bot, TgUser(id=5002, first_name="Alice", language_code="en"))
+    user = TgUser(id=5002, first_name="Alice", language_code="en")
+    return wechat_owner(bot, user) if channel == "wechat" else Owner(fake_tg, bot, user)

@@ -33,7 +33,10 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.web import webhook_app
 from bot.wechat.app import WeChatDesk
+from bot.wechat.render import render
+from handlers.messages import Outbound
 from store.models import OutboxMessage
+from store.wechat import chat_language
 from tests.fake_telegram import TgUser
 from tests.harness import Bot, Owner, settle
 
@@ -329,6 +332,8 @@ class WeChatSide:
     server: uvicorn.Server
     task: asyncio.Task[None]
     url: str
+    fake: FakeWeChat
+    view: WeChatView
 
     async def stop(self) -> None:
         """Stop serving and delivering."""
@@ -337,7 +342,7 @@ class WeChatSide:
         await self.desk.stop()
 
 
-async def start_wechat(bot: Bot) -> WeChatSide:
+async def start_wechat(bot: Bot, fake: FakeWeChat) -> WeChatSide:
     """Serve the bot's ASGI app (Telegram and WeChat routes) on 127.0.0.1 with uvicorn."""
     desk = WeChatDesk(bot.services)
     desk.also_notify.append(bot.desk.sender.notify)
@@ -348,7 +353,8 @@ async def start_wechat(bot: Bot) -> WeChatSide:
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
-    return WeChatSide(desk, server, task, f"http://127.0.0.1:{port}/wechat")
+    url = f"http://127.0.0.1:{port}/wechat"
+    return WeChatSide(desk, server, task, url, fake, WeChatView(bot, fake))
 
 
 # --- the transcript driver -------------------------------------------------------------------
@@ -380,6 +386,7 @@ class WeChatView:
     bot: Bot
     fake: FakeWeChat
     passive: dict[str, list[tuple[float, dict[str, Any]]]] = field(default_factory=dict)
+    passive_rows: dict[str, int] = field(default_factory=dict)  # newest outbox row read
 
     def sent(self, chat_id: str | int) -> list[dict[str, Any]]:
         """Every message the user received: passive replies and API sends, in order."""
@@ -395,9 +402,37 @@ class WeChatView:
         return [self._with_data(openid, m) for _, m in timeline]
 
     def record_passive(self, openid: str, content: str) -> None:
-        """Remember a passive reply (the fake API never sees those)."""
+        """Remember a passive reply (the fake API never sees those).
+
+        One reply carries every message the turn wrote, joined by blank lines; they are told
+        apart again by the outbox rows it took (checked to render to exactly this text)."""
         stamp = time.monotonic()
-        self.passive.setdefault(openid, []).append((stamp, {"text": content, "via": "passive"}))
+        parts = self._passive_parts(openid)
+        if "\n\n".join(p for p in parts if p) != content:
+            parts = [content]
+        log = self.passive.setdefault(openid, [])
+        log.extend((stamp, {"text": part, "via": "passive"}) for part in parts)
+
+    def _passive_parts(self, openid: str) -> list[str]:
+        with self.bot.services.db.unit_of_work() as uow:
+            session = uow.session
+            seen = self.passive_rows.get(openid, 0)
+            rows = list(
+                session.execute(
+                    select(OutboxMessage.id, OutboxMessage.payload)
+                    .where(
+                        OutboxMessage.channel == "wechat",
+                        OutboxMessage.chat_id == openid,
+                        OutboxMessage.external_id == "passive",
+                        OutboxMessage.id > seen,
+                    )
+                    .order_by(OutboxMessage.id)
+                )
+            )
+            language = chat_language(session, openid) or self.bot.services.settings.default_language
+        if rows:
+            self.passive_rows[openid] = rows[-1][0]
+        return [render(Outbound.from_payload(openid, payload), language) for _, payload in rows]
 
     @staticmethod
     def _from_call(call: WxCall) -> dict[str, Any]:
@@ -519,3 +554,10 @@ class WeChatOwner(Owner):
         self.last = sent[self.seen :]
         self.seen = len(sent)
         return self.last
+
+
+def wechat_owner(bot: Bot, user: TgUser) -> WeChatOwner:
+    """A person chatting with the bot over WeChat (the bot must run its WeChat side)."""
+    side: WeChatSide = bot.wechat
+    phone = WeChatPhone(side.url, bot.services.clock, encrypted=True)
+    return WeChatOwner(side.view, bot, user, phone=phone)  # type: ignore[arg-type]

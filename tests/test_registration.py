@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from store.models import Identity, Person
 from tests.harness import Owner
+
+# the transcripts that need no Telegram-only feature (the share-contact button) run on both
+both_channels = pytest.mark.parametrize("channel", ["telegram", "wechat"])
 
 
 async def test_registration_verified_by_registry_phone(alice: Owner) -> None:
@@ -31,6 +35,7 @@ async def test_registration_verified_by_registry_phone(alice: Owner) -> None:
         assert person.language == "en"
 
 
+@both_channels
 async def test_registration_pending_in_chinese(zhang: Owner) -> None:
     """Another phone number leaves the registration pending approval."""
     await zhang.send("/start")
@@ -43,6 +48,7 @@ async def test_registration_pending_in_chinese(zhang: Owner) -> None:
         assert person is not None and person.owner_status == "pending"
 
 
+@both_channels
 async def test_typed_registry_phone_still_needs_staff(alice: Owner) -> None:
     """Typing the number on file is not proof of owning it: the registration stays pending."""
     await alice.send("/start")
@@ -52,7 +58,7 @@ async def test_typed_registry_phone_still_needs_staff(alice: Owner) -> None:
     assert "checked by our staff" in alice.texts(replies)[0]
     with alice.bot.services.db.unit_of_work() as uow:
         person = uow.session.scalar(
-            select(Person).join(Identity).where(Identity.external_id == "5002")
+            select(Person).join(Identity).where(Identity.external_id == alice.external_id)
         )
         assert person is not None and person.owner_status == "pending"
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,9 @@ PROFILES = {
     5002: ("Alice Li", "1-1-101", "+8613900001111"),
 }
 TOMORROW = "20261124"  # Tuesday 24 November 2026
+# transcripts without Telegram-only features (albums, captions, forged buttons, a restart of the
+# Telegram process) run over WeChat too: numbered menus, a typed phone, encrypted webhook posts
+both_channels = pytest.mark.parametrize("channel", ["telegram", "wechat"])
 
 
 # --- helpers (also used by test_repair_bad_input.py) ------------------------------------------
@@ -78,7 +82,7 @@ def convo_state(owner: Owner) -> tuple[str, dict[str, Any], int]:
     """The owner's conversation: step, draft and button version."""
     with session_of(owner) as session:
         convo = session.scalar(select(Conversation).where(
-            Conversation.channel == "telegram", Conversation.chat_id == str(owner.chat_id)))
+            Conversation.channel == owner.channel, Conversation.chat_id == str(owner.chat_id)))
         assert convo is not None
         return convo.step, dict(convo.data or {}), convo.version
 
@@ -94,7 +98,7 @@ def orders_of(owner: Owner) -> list[Order]:
     with session_of(owner) as session:
         mine = list(session.scalars(
             select(Order).join(Identity, Identity.person_id == Order.owner_id)
-            .where(Identity.channel == "telegram", Identity.external_id == str(owner.user.id))
+            .where(Identity.channel == owner.channel, Identity.external_id == owner.external_id)
             .order_by(Order.id)))
         for order in mine:
             _ = order.events, order.photos, order.price_item, order.unit
@@ -137,6 +141,7 @@ async def quick_order(owner: Owner, desc: str = "The kitchen tap drips",
 # --- 1. in-home repair with a list price, agreed ---------------------------------------------
 
 
+@both_channels
 async def test_home_repair_with_list_price_agreed(alice: Owner) -> None:
     """R1, R2, R4, R44, R50: the owner sees and agrees to the price, then gets a number and plan."""
     await register(alice)
@@ -253,6 +258,7 @@ async def test_home_repair_with_list_price_agreed(alice: Owner) -> None:
 # --- 2. declined at the quote ----------------------------------------------------------------
 
 
+@both_channels
 async def test_declined_quote_creates_no_order(alice: Owner) -> None:
     """R4: without the owner's yes nothing is ordered and nothing is charged."""
     await register(alice)
@@ -279,6 +285,7 @@ async def test_declined_quote_creates_no_order(alice: Owner) -> None:
 # --- 3. no list price: quoted on site (R5) ---------------------------------------------------
 
 
+@both_channels
 async def test_item_quoted_on_site(alice: Owner) -> None:
     """R5: an item without a list price is quoted on site; the owner acknowledges that."""
     await register(alice)
@@ -306,6 +313,7 @@ async def test_item_quoted_on_site(alice: Owner) -> None:
     assert [e.action for e in order.events] == ["submitted"]
 
 
+@both_channels
 async def test_something_else_quoted_on_site(alice: Owner) -> None:
     """R5: "Something else / not sure" has no price item and is quoted on site."""
     await register(alice)
@@ -328,6 +336,7 @@ async def test_something_else_quoted_on_site(alice: Owner) -> None:
 # --- 4. public area: free --------------------------------------------------------------------
 
 
+@both_channels
 async def test_public_area_is_free(alice: Owner) -> None:
     """R1: public areas are free: no item step, no quote step, the summary says free."""
     await register(alice)
@@ -358,6 +367,7 @@ async def test_public_area_is_free(alice: Owner) -> None:
 # --- 5. urgent: come now (R3) ----------------------------------------------------------------
 
 
+@both_channels
 async def test_urgent_repair_within_30_minutes(alice: Owner) -> None:
     """R2, R3: "come now" skips the booking and the plan promises 30 minutes."""
     await register(alice)
@@ -384,6 +394,7 @@ async def test_urgent_repair_within_30_minutes(alice: Owner) -> None:
 # --- 6. cancel and back ----------------------------------------------------------------------
 
 
+@both_channels
 async def test_cancel_command_midway_stores_nothing(alice: Owner) -> None:
     """/cancel drops the draft: nothing stored, the menu is shown."""
     await register(alice)
@@ -400,6 +411,7 @@ async def test_cancel_command_midway_stores_nothing(alice: Owner) -> None:
     assert convo_state(alice)[1] == {"photos": [], "albums": []}
 
 
+@both_channels
 async def test_cancel_button_midway_stores_nothing(alice: Owner) -> None:
     """The ✖ Cancel button at the quote step drops the draft as well."""
     await register(alice)
@@ -414,6 +426,7 @@ async def test_cancel_button_midway_stores_nothing(alice: Owner) -> None:
     assert alice.texts(replies) == ["There is nothing to cancel.", "What can I do for you?"]
 
 
+@both_channels
 async def test_back_goes_to_the_previous_question(alice: Owner) -> None:
     """« Back at each step asks the previous question again, keeping what was answered."""
     await register(alice)
@@ -467,6 +480,7 @@ async def test_back_goes_to_the_previous_question(alice: Owner) -> None:
     assert len(order.photos) == 1
 
 
+@both_channels
 async def test_back_from_urgent_phone_and_public_summary(alice: Owner) -> None:
     """Back from the phone (urgent) goes to "when"; from a public summary to the phone."""
     await register(alice)
@@ -658,6 +672,7 @@ async def test_captioned_photo_is_description_and_photo(
 # --- 10. order numbers -----------------------------------------------------------------------
 
 
+@both_channels
 async def test_order_numbers_are_sequential_per_day(alice: Owner, clock: FakeClock) -> None:
     """Numbers count up within a local day and start again at 0001 the next day."""
     await register(alice)
@@ -679,6 +694,7 @@ async def test_order_numbers_are_sequential_per_day(alice: Owner, clock: FakeClo
         "R-20261123-0001", "R-20261123-0002", "R-20261124-0001"]
 
 
+@both_channels
 async def test_chinese_owner_gets_an_order_number(zhang: Owner) -> None:
     """The same dialog works for a Chinese client (asserting on data, not wording)."""
     await register(zhang)
@@ -690,6 +706,7 @@ async def test_chinese_owner_gets_an_order_number(zhang: Owner) -> None:
     assert order.description == "厨房水龙头漏水"
 
 
+@both_channels
 async def test_resume_draft_from_the_menu(alice: Owner) -> None:
     """Report a repair while a draft is open continues it where it was."""
     await register(alice)

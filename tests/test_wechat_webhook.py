@@ -41,7 +41,7 @@ async def _running(
     extra.setdefault("default_language", "en")
     bot = await start_bot(fake_tg, db_url, clock, **wechat_settings(fake_wx, encrypted, **extra))
     seed_examples(bot.services)
-    return bot, await start_wechat(bot)
+    return bot, await start_wechat(bot, fake_wx)
 
 
 @pytest.fixture
@@ -267,7 +267,7 @@ async def test_menu_number_and_words_choose_a_button(
         assert reply is not None and reply.startswith("Which home")
         # a new process: the menu is in the database, not in memory
         await side.stop()
-        side = await start_wechat(bot)
+        side = await start_wechat(bot, fake_wx)
         phone = WeChatPhone(side.url, clock)
         _, reply = await phone.post(text_xml(OPENID, "1-1-101", 1015, now))
         _, reply = await phone.post(text_xml(OPENID, "back", 1016, now))
