@@ -12,6 +12,7 @@ from handlers.i18n import translator
 from handlers.messages import Outbound, Upload
 from handlers.timed import Due, TimerEffect
 from scheduler.digest import daily_digest
+from scheduler.monthly_report import write_monthly_workbook
 from scheduler.plan import DAILY_DIGEST, MONTHLY_REPORT
 from store.models import OutboxMessage, Person
 from store.staff import people_with_role, private_chats
@@ -75,7 +76,7 @@ def send_monthly_report(due: Due) -> None:
     def make(language: str) -> list[Outbound]:
         _ = translator(language)
         out = io.BytesIO()
-        write_monthly_workbook(due.session, month, due.desk.timezone, language, out)
+        write_monthly_workbook(due.session, month, due.desk.timezone, language, out, now=due.now)
         caption = _(
             "Monthly report {month}: repairs and paid services, fee detail, arrears and callbacks."
         ).format(month=month)

@@ -1091,6 +1091,11 @@ class FakeTelegram:
                 doc["mime_type"] = upload.content_type
         return doc
 
+    def uploaded(self, file_id: str) -> bytes | None:
+        """The bytes the bot uploaded under a file id (photos and documents it sent)."""
+        with self._lock:
+            return self._file_data.get(self._files.get(file_id, ""))
+
     def _file_bytes(self, file_path: str) -> bytes | None:
         with self._lock:
             return self._file_data.get(file_path)
