@@ -46,7 +46,8 @@ def plan_after_acceptance(
     callback.created_at = at
     session.add(callback)
     session.flush()
-    timers.schedule(session, SURVEY, callback.id, policy.owner_time(at + policy.callback_delay))
+    due = policy.owner_time(policy.daytime(at + policy.callback_delay))
+    timers.schedule(session, SURVEY, callback.id, due)
     return callback
 
 

@@ -47,6 +47,8 @@ class TimerPolicy:
     done_reminder: timedelta = timedelta(hours=24)
     done_auto_accept: timedelta = timedelta(hours=72)
     callback_delay: timedelta = timedelta(hours=2)  # R20
+    callback_from: time = time(9, 0)  # surveys go out in the daytime only
+    callback_until: time = time(20, 0)
     callback_untaken: timedelta = timedelta(hours=1)  # R22
     service_sample_share: float = 0.3  # R23
     payment_first: time = time(20, 0)  # R26: the same evening
@@ -75,6 +77,14 @@ class TimerPolicy:
                 hour=self.quiet_end.hour, minute=self.quiet_end.minute, second=0, microsecond=0
             )
         return morning
+
+    def daytime(self, moment: datetime) -> datetime:
+        """`moment` if it falls in the callback hours, else the next time they begin."""
+        local = moment.astimezone(self.timezone)
+        if self.callback_from <= local.time() < self.callback_until:
+            return moment
+        days = 1 if local.time() >= self.callback_until else 0
+        return self.at_local(moment, self.callback_from, days=days)
 
     def at_local(self, moment: datetime, clock: time, days: int = 0) -> datetime:
         """The local `clock` time on the day of `moment` (plus `days`)."""

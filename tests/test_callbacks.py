@@ -196,7 +196,7 @@ def test_paid_services_are_sampled_to_at_least_30_percent(db_url: str) -> None:
 async def test_survey_waits_for_morning(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
 ) -> None:
-    """Accepted at 20:30: 2 h later is quiet time, so the survey goes at 08:00."""
+    """Accepted at 20:30: 2 h later is night, so the survey goes in the morning at 09:00."""
     clock.advance(timedelta(hours=11))  # Monday 20:30 in Shanghai
     number = await accepted_repair(fake_tg, bot, alice)
     [survey] = callbacks_of(bot, number)
@@ -205,5 +205,5 @@ async def test_survey_waits_for_morning(
             select(Timer).where(Timer.kind == "callback_survey", Timer.subject_id == survey.id)
         ).one()
         local = timer.due_at.astimezone(bot.services.desk.timezone)
-    assert (local.day, local.hour, local.minute) == (24, 8, 0)
+    assert (local.day, local.hour, local.minute) == (24, 9, 0)
     assert load(bot, number).status == "accepted"

@@ -18,6 +18,21 @@ def test_defaults_are_the_embedded_desk(monkeypatch: pytest.MonkeyPatch) -> None
     assert [t.hour for t in settings.hours] == [8, 18]
 
 
+def test_timer_numbers_can_be_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROPDESK_TIMERS overrides single numbers; the rest keep their defaults."""
+    monkeypatch.setenv(
+        "PROPDESK_TIMERS",
+        "reannounce=15m, payment_every=2d,quiet_start=22:30,payment_max=3,service_sample_share=0.5",
+    )
+    policy = load_settings(_env_file=None).timer_policy
+    assert policy.reannounce.total_seconds() == 15 * 60
+    assert policy.payment_every.days == 2 and policy.payment_max == 3
+    assert (policy.quiet_start.hour, policy.quiet_start.minute) == (22, 30)
+    assert policy.service_sample_share == 0.5
+    assert policy.urgent_arrival.total_seconds() == 30 * 60  # untouched default (R3)
+    assert str(policy.timezone) == "Asia/Shanghai"
+
+
 @pytest.mark.parametrize(
     ("env", "value", "named"),
     [
@@ -30,6 +45,14 @@ def test_defaults_are_the_embedded_desk(monkeypatch: pytest.MonkeyPatch) -> None
         ("PROPDESK_WEBHOOK_PORT", "99999", "PROPDESK_WEBHOOK_PORT"),
         ("PROPDESK_DEPARTMENT_GROUPS", "plumbing=-1001", "PROPDESK_DEPARTMENT_GROUPS"),
         ("PROPDESK_DEPARTMENT_GROUPS", "cleaning=staff", "PROPDESK_DEPARTMENT_GROUPS"),
+        ("PROPDESK_TIMERS", "reannounce=soon", "PROPDESK_TIMERS"),
+        ("PROPDESK_TIMERS", "coffee_break=10m", "PROPDESK_TIMERS"),
+        ("PROPDESK_TIMERS", "quiet_start=25:00", "PROPDESK_TIMERS"),
+        ("PROPDESK_TIMERS", "payment_max=many", "PROPDESK_TIMERS"),
+        ("PROPDESK_TIMERS", "service_sample_share=1.5", "PROPDESK_TIMERS"),
+        ("PROPDESK_SWEEP_SECONDS", "0", "PROPDESK_SWEEP_SECONDS"),
+        ("PROPDESK_DIGEST_AT", "half past eight", "PROPDESK_DIGEST_AT"),
+        ("PROPDESK_MONTHLY_REPORT_AT", "31 09:00", "PROPDESK_MONTHLY_REPORT_AT"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(
