@@ -10,6 +10,7 @@ from handlers import (
     engineer,
     finance,
     jobs,
+    linking,
     materials,
     quotes,
     registration,
@@ -40,6 +41,7 @@ COMMANDS = (
     "board",
     "arrears",
     "paid",
+    "link",
 )
 
 
@@ -100,6 +102,8 @@ def _command(turn: Turn, command: str) -> None:
         show_help(turn)
     elif command == "language":
         ask_language(turn)
+    elif command == "link":  # one person, two channels (works before registering, too)
+        linking.on_link(turn)
     elif turn.person is None:
         if turn.convo.step.startswith("reg_"):
             turn.say(_("Let us finish your registration first."))
