@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("number", help="the order number, e.g. R-20261122-0007")
     show.set_defaults(func=_order_show)
     _report_parsers(sub)
+    timers = sub.add_parser(
+        "timers", help="what the scheduler still has to do, and what it gave up on"
+    )
+    timers.set_defaults(func=_timers)
     return parser
 
 
@@ -325,6 +329,35 @@ def _order_show(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print("\n".join(lines))
     return EXIT_OK
+
+
+def _timers(args: argparse.Namespace) -> int:
+    from store.timers import failures, overview
+
+    services = bootstrap()
+    try:
+        with services.db.unit_of_work() as uow:
+            rows = overview(uow.session)
+            failed = failures(uow.session)
+            lines = [
+                f"{status:8} {kind:24} {count:>8}  next {_local(services, due)}"
+                for kind, status, count, due in rows
+            ]
+            lines += [
+                f"failed #{t.id} {t.kind} subject {t.subject_id}: {t.last_error}" for t in failed
+            ]
+    finally:
+        services.close()
+    print("\n".join(lines) if lines else "no pending or failed timers")
+    return EXIT_OK
+
+
+def _local(services: Services, moment: object) -> str:
+    from datetime import datetime
+
+    if not isinstance(moment, datetime):
+        return "-"
+    return services.desk.local(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _report_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,10 +4,10 @@ by the sweeper with a lease, and run exactly once (the run and its effects commi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -127,3 +127,35 @@ def record_failure(session: Session, timer_id: int, now: datetime, error: str) -
 
 def _rowcount(result: object) -> int:
     return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def overview(session: Session) -> list[tuple[str, str, int, datetime | None]]:
+    """(kind, status, count, earliest due) of pending and failed timers, by kind."""
+    rows = session.execute(
+        select(Timer.kind, Timer.status, func.count(), func.min(Timer.due_at))
+        .where(Timer.status.in_(("pending", "failed")))
+        .group_by(Timer.kind, Timer.status)
+        .order_by(Timer.status, Timer.kind)
+    ).all()
+    return [(kind, status, int(n), _aware(due)) for kind, status, n, due in rows]
+
+
+def failures(session: Session, limit: int = 20) -> list[Timer]:
+    """The most recent timers given up on, with their last error."""
+    return list(
+        session.scalars(
+            select(Timer)
+            .where(Timer.status == "failed")
+            .order_by(Timer.done_at.desc(), Timer.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Aggregates bypass the column type: SQLite hands back naive UTC (or text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.cli import main
 from handlers.desk import Desk
 from handlers.timed import Due, TimerEffect
 from scheduler.sweeper import TimerSweeper
@@ -218,3 +221,21 @@ def test_many_workers_never_run_a_timer_twice(db_url: str) -> None:
     runs = _runs(db)
     assert len(runs) == 300 and len(set(runs)) == 300
     db.dispose()
+
+
+def test_timers_command_shows_pending_and_failed(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`propdesk timers`: counts by kind with the next due time, and what was given up on."""
+    db, _clock, sweeper = _setup(db_url)
+    _add(db, "ping", 1, T0 + timedelta(hours=1))
+    _add(db, "ping", 2, T0 + timedelta(hours=2))
+    _add(db, "from_the_future", 3, T0)
+    sweeper.sweep()
+    db.dispose()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
+    assert main(["timers"]) == 0
+    out = capsys.readouterr().out
+    assert "pending  ping" in out and "2  next 2026-11-23 11:00" in out
+    assert "failed #3 from_the_future subject 3: no effect for kind" in out
