@@ -528,7 +528,8 @@ class WeChatOwner(Owner):
         at = self._now()
         key = f"qrscene_{scene}" if scene else ""
         xml = event_xml(self.chat_id, "subscribe", at, key)
-        return await self._post(xml, f"{self.chat_id}:{at}:subscribe")
+        event = "subscribe_scan" if scene else "subscribe"  # as wechatpy names it
+        return await self._post(xml, f"{self.chat_id}:{at}:{event}")
 
     async def press(self, label: str) -> list[dict[str, Any]]:
         """Reply with the number of the newest option whose label contains `label`."""

@@ -28,13 +28,6 @@ OPENID = "oWx_delivery_test_user_00001"
 
 
 @pytest.fixture
-def fake_wx() -> Iterator[FakeWeChat]:
-    """A fake WeChat API server on 127.0.0.1."""
-    with FakeWeChat() as fake:
-        yield fake
-
-
-@pytest.fixture
 def services(fake_wx: FakeWeChat, db_url: str) -> Iterator[Services]:
     """A migrated database and settings for the WeChat channel."""
     values: dict[str, Any] = wechat_settings(fake_wx, default_language="en")
@@ -222,3 +215,23 @@ async def test_expired_stored_token_is_refreshed(services: Services, fake_wx: Fa
         assert await keeper.token() == "TOKEN-2"
     finally:
         await api.close()
+
+
+async def test_template_per_kind_of_message(services: Services, fake_wx: FakeWeChat) -> None:
+    """Sign-off requests use their own template; anything else the "notice" one."""
+    templates = {"notice": "TPL-NOTICE", "signoff": "TPL-SIGNOFF", "visit": "TPL-VISIT"}
+    sender, api = _delivery(services, fake_wx, templates=templates)
+    signoff = Outbound(
+        OPENID,
+        "The engineer says R-20261123-0001 is done. Is it fixed?",
+        [[Button("✅ Accept", "o3|accept|1"), Button("❌ Not fixed", "o3|reject|1")]],
+    )
+    reminder = Outbound(OPENID, "A friendly reminder: ¥30.00 for R-20261123-0001 is unpaid.")
+    callback = Outbound(OPENID, "How was the repair?", [[Button("满意", "c0|cbans|4-good")]])
+    try:
+        for message in (signoff, reminder, callback):
+            assert isinstance(await sender.deliver(message), Delivered)
+    finally:
+        await api.close()
+    used = [c.body["template_id"] for c in fake_wx.sent("template/send", OPENID)]
+    assert used == ["TPL-SIGNOFF", "TPL-NOTICE", "TPL-NOTICE"]  # no "callback" template: notice

@@ -44,6 +44,8 @@ class WeChatDesk:
             settings.wechat_app_secret,
             fixed=settings.wechat_access_token,
         )
+        # chats whose webhook request is preparing a passive reply: this sender leaves them be
+        self.holding: dict[str, int] = {}
         self.delivery = WeChatDelivery(
             services.db,
             self.api,
@@ -52,6 +54,7 @@ class WeChatDesk:
             templates=parse_templates(settings.wechat_templates),
             default_language=settings.default_language,
             timezone=ZoneInfo(settings.timezone),
+            holding=self.holding,
         )
         self.sender = OutboxSender(
             services.db, self.delivery, services.clock, settings.outbox_poll_seconds

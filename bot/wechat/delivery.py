@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import tzinfo
 from typing import Any, TypeVar
 
@@ -30,11 +30,29 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_KIND = "notice"
 FIELD_LIMIT = 200  # template field values are short
+HOLD_SECONDS = 1.0  # how long a message waits while its chat's webhook request may answer it
+
+
+# which template a message outside the 48-hour window uses, told by what its buttons do;
+# every other message (status changes, payment reminders, notes) is a "notice"
+KIND_BY_ACTION = {
+    "cbans": "callback",  # a callback survey (回访, R20-R22)
+    "accept": "signoff",  # the work is done: accept or not fixed, then rate (R9)
+    "reject": "signoff",
+    "rate": "signoff",
+    "rebook": "visit",  # owner not at home: re-book a visit (R7)
+    "rbslot": "visit",
+}
 
 
 def template_kind(message: Outbound) -> str:
-    """The kind of message, which picks its template ("notice" unless the message says)."""
-    return str(getattr(message, "kind", None) or DEFAULT_KIND)
+    """The kind of a message, which picks its template: see KIND_BY_ACTION."""
+    for row in message.buttons:
+        for button in row:
+            parts = button.data.split("|")
+            if len(parts) > 1 and parts[1] in KIND_BY_ACTION:
+                return KIND_BY_ACTION[parts[1]]
+    return DEFAULT_KIND
 
 
 class WeChatDelivery:
@@ -52,6 +70,7 @@ class WeChatDelivery:
         templates: dict[str, str],
         default_language: str,
         timezone: tzinfo,
+        holding: Mapping[str, int] | None = None,
     ) -> None:
         self.db = db
         self.api = api
@@ -60,9 +79,12 @@ class WeChatDelivery:
         self.templates = templates
         self.default_language = default_language
         self.timezone = timezone
+        self.holding: Mapping[str, int] = holding if holding is not None else {}
 
     async def deliver(self, message: Outbound) -> DeliveryResult:
         """Send one message by the API its window allows, classifying any failure."""
+        if message.chat_id in self.holding:  # its webhook request may answer it passively
+            return RetryLater(HOLD_SECONDS, "a passive reply is being prepared")
         language, window = await asyncio.to_thread(self._chat_state, message.chat_id)
         try:
             if window:
@@ -84,6 +106,8 @@ class WeChatDelivery:
 
     async def _custom(self, message: Outbound, language: str) -> None:
         openid = message.chat_id
+        if message.upload is not None:  # charts and reports need media upload: not built
+            log.warning("WeChat: the file %s for %s is not sent", message.upload.filename, openid)
         text = render(message, language)
         if text:
             body = {"touser": openid, "msgtype": "text", "text": {"content": text}}

@@ -36,7 +36,7 @@ def combine(payloads: Sequence[dict[str, Any]], chat_id: str, language: str) -> 
     """One passive reply for several text messages, or None when they can't be one
     (a photo, or buttons before the last message: only the last menu can be live)."""
     messages = [Outbound.from_payload(chat_id, p) for p in payloads]
-    if any(m.photo for m in messages) or any(m.buttons for m in messages[:-1]):
+    if any(m.photo or m.upload for m in messages) or any(m.buttons for m in messages[:-1]):
         return None
     texts = [render(m, language) for m in messages]
     combined = "\n\n".join(t for t in texts if t)

@@ -162,15 +162,28 @@ async def receive(desk: WeChatDesk, request: Request) -> Response:
     inbound = await asyncio.to_thread(_note_and_translate, desk, envelope.message)
     if inbound is None:
         return PlainTextResponse(SUCCESS)
-    work = asyncio.ensure_future(asyncio.to_thread(handle_inbound, desk.db, desk.desk, inbound))
-    done, _pending = await asyncio.wait({work}, timeout=desk.settings.wechat_reply_seconds)
-    if not done:  # too slow for a passive reply: the sender delivers when it is done
-        work.add_done_callback(lambda _: desk.written())
-        log.info("wechat update %s: no passive reply in time", inbound.update_id)
-        return PlainTextResponse(SUCCESS)
-    if not work.result():  # a message seen before (WeChat retries, replays): ignore
-        return PlainTextResponse(SUCCESS)
-    reply = await asyncio.to_thread(_take_reply, desk, inbound.chat_id)
+    openid = inbound.chat_id
+    deadline = asyncio.get_running_loop().time() + desk.settings.wechat_reply_seconds
+    desk.holding[openid] = desk.holding.get(openid, 0) + 1  # this process's sender waits
+    try:
+        work = asyncio.ensure_future(asyncio.to_thread(handle_inbound, desk.db, desk.desk, inbound))
+        done, _pending = await asyncio.wait({work}, timeout=desk.settings.wechat_reply_seconds)
+        if not done:  # too slow for a passive reply: the sender delivers when it is done
+            work.add_done_callback(lambda _: desk.written())
+            log.info("wechat update %s: no passive reply in time", inbound.update_id)
+            return PlainTextResponse(SUCCESS)
+        if not work.result():  # a message seen before (WeChat retries, replays): ignore
+            return PlainTextResponse(SUCCESS)
+        busy, reply = await asyncio.to_thread(_take_reply, desk, openid)
+        while busy and asyncio.get_running_loop().time() < deadline - 0.1:
+            await asyncio.sleep(0.05)  # a sender had just leased them: it gives them back
+            busy, reply = await asyncio.to_thread(_take_reply, desk, openid)
+    finally:
+        left = desk.holding.get(openid, 1) - 1
+        if left:
+            desk.holding[openid] = left
+        else:
+            desk.holding.pop(openid, None)
     desk.written()
     if reply is None:
         return PlainTextResponse(SUCCESS)
@@ -200,19 +213,20 @@ def _note_and_translate(desk: WeChatDesk, message: BaseMessage) -> Inbound | Non
     return to_inbound(message, menu)
 
 
-def _take_reply(desk: WeChatDesk, openid: str) -> str | None:
-    """Everything waiting for this chat as one text (marked sent), or None to leave it queued."""
+def _take_reply(desk: WeChatDesk, openid: str) -> tuple[bool, str | None]:
+    """Everything waiting for this chat as one text (marked sent), or None to leave it queued;
+    first: whether a sender holds one of them right now (worth asking again)."""
     with desk.db.unit_of_work() as uow:
         session = uow.session
         payloads = store.take_pending(session, openid, desk.clock())
         if not payloads:
-            return None
+            return payloads is None, None
         language = store.chat_language(session, openid) or desk.settings.default_language
         text = combine(payloads, openid, language)
         if text is None:
-            return None  # not taken: rolled back, the sender delivers them one by one
+            return False, None  # not taken: rolled back, the sender delivers them one by one
         last: dict[str, Any] = payloads[-1]
         menu = [(str(label), str(data)) for row in last["buttons"] for label, data in row]
         store.set_menu(session, openid, menu)
         uow.commit()
-        return text
+        return False, text

@@ -1,0 +1,62 @@
+"""WeChat-only input: images by MediaId, locations, typed option words, follow by QR code."""
+
+from __future__ import annotations
+
+import pytest
+
+from store.models import PersonRole
+from tests.fake_wechat import WeChatOwner
+from tests.harness import Owner
+from tests.test_repair import convo_state, orders_of, register, tap, to_desc
+
+pytestmark = pytest.mark.parametrize("channel", ["wechat"])
+
+
+async def test_image_and_location_make_the_order(alice: Owner) -> None:
+    """A location is accepted as where the problem is; an image is kept like a Telegram photo."""
+    assert isinstance(alice, WeChatOwner)
+    await register(alice)
+    await to_desc(alice, where="public", category="greening")
+    replies = await alice.location(31.2304, 121.4737, "3栋北侧花坛 Flower bed north of building 3")
+    assert alice.texts(replies) == [
+        "Send up to 5 photos of the problem if you can, then tap the button."
+    ]
+    replies = await alice.photo("MEDIA_ID_branch_1")
+    assert alice.texts(replies) == ["Photo received. Send more, or tap Continue."]
+    await alice.press("Continue")
+    await tap(alice, "when", "now")
+    await tap(alice, "phone", "mine")
+    replies = await tap(alice, "submit")
+    assert "R-20261123-" in alice.texts(replies)[0]
+    (order,) = orders_of(alice)
+    assert order.description == "📍 3栋北侧花坛 Flower bed north of building 3"
+    assert [p.file_ref for p in order.photos] == ["MEDIA_ID_branch_1"]
+
+
+async def test_typing_the_words_of_an_option(alice: Owner) -> None:
+    """ "Inside my home" or "plumbing" typed instead of a number chooses that option."""
+    await register(alice)
+    await alice.send("report a repair")
+    assert convo_state(alice)[0] == "rep_where"
+    replies = await alice.send("Inside my home")
+    assert alice.texts(replies) == ["What kind of problem is it?"]
+    replies = await alice.send("plumbing")
+    assert alice.texts(replies) == ["Which of these is it? Prices are from our price list."]
+    replies = await alice.send("99")  # no such option: read as text, politely refused
+    assert convo_state(alice)[0] == "rep_item"
+    assert replies
+
+
+async def test_following_by_a_staff_invitation_code(alice: Owner) -> None:
+    """Scanning a QR code whose scene is a staff invitation joins the staff, like a t.me link."""
+    assert isinstance(alice, WeChatOwner)
+    from store.staff import create_invite
+
+    bot = alice.bot
+    with bot.services.db.unit_of_work() as uow:
+        code = create_invite(uow.session, "engineer", "engineering", bot.services.clock()).code
+        uow.commit()
+    replies = await alice.subscribe(scene=code)
+    assert "Welcome to the team" in alice.texts(replies)[0]
+    with bot.services.db.unit_of_work() as uow:
+        assert uow.session.query(PersonRole).filter_by(role="engineer").count() == 1
