@@ -49,17 +49,6 @@ class Settings(BaseSettings):
     wechat_path: str = "/wechat"
     wechat_max_body: int = Field(default=64_000, ge=1_000, le=10_000_000)
     wechat_reply_seconds: float = Field(default=4.5, gt=0, le=4.8)  # WeChat waits 5 s
-    # WeChat Official Account (bot/wechat); the channel is on when app id and token are set
-    wechat_app_id: str = ""
-    wechat_app_secret: str = ""
-    wechat_token: str = ""  # the server Token of the account's developer settings
-    wechat_encoding_aes_key: str = ""  # 43 characters: safe mode (安全模式) when set
-    wechat_api_base_url: str = "https://api.weixin.qq.com"
-    wechat_access_token: str = ""  # a fixed token from elsewhere (a token proxy); never fetched
-    wechat_templates: str = ""  # template id per kind, e.g. "notice=TPL1,reminder=TPL2"
-    wechat_path: str = "/wechat"
-    wechat_max_body: int = Field(default=64_000, ge=1_000, le=10_000_000)
-    wechat_reply_seconds: float = Field(default=4.5, gt=0, le=4.8)  # WeChat waits 5 s
     # timer numbers, e.g. "reannounce=10m,payment_every=3d,quiet_start=21:00" (see README)
     timers: str = ""
     sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
@@ -151,31 +140,6 @@ class Settings(BaseSettings):
         """Whether the WeChat channel is configured (app id and server token)."""
         return bool(self.wechat_app_id and self.wechat_token)
 
-    @field_validator("wechat_encoding_aes_key")
-    @classmethod
-    def _aes_key(cls, value: str) -> str:
-        if value and (len(value) != 43 or not value.isalnum() or not value.isascii()):
-            raise ValueError("must be the 43 letters and digits of the EncodingAESKey")
-        return value
-
-    @field_validator("wechat_templates")
-    @classmethod
-    def _templates(cls, value: str) -> str:
-        parse_templates(value)
-        return value
-
-    @field_validator("wechat_path")
-    @classmethod
-    def _wechat_path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must be a path starting with /, e.g. /wechat")
-        return value
-
-    @property
-    def wechat_enabled(self) -> bool:
-        """Whether the WeChat channel is configured (app id and server token)."""
-        return bool(self.wechat_app_id and self.wechat_token)
-
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, value: str) -> str:
@@ -239,18 +203,6 @@ def parse_department_groups(value: str) -> tuple[tuple[str, str], ...]:
             )
         pairs.append((department, chat))
     return tuple(pairs)
-
-
-def parse_templates(value: str) -> dict[str, str]:
-    """Parse "notice=TPL1,reminder=TPL2" into {kind: WeChat template id}."""
-    templates = {}
-    for part in filter(None, (p.strip() for p in value.split(","))):
-        kind, _, template = part.partition("=")
-        kind, template = kind.strip(), template.strip()
-        if not kind or not template or not all(c.isalnum() or c in "_-" for c in kind + template):
-            raise ValueError("must look like notice=TEMPLATE_ID,reminder=TEMPLATE_ID")
-        templates[kind] = template
-    return templates
 
 
 def parse_templates(value: str) -> dict[str, str]:
