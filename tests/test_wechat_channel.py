@@ -60,3 +60,19 @@ async def test_following_by_a_staff_invitation_code(alice: Owner) -> None:
     assert "Welcome to the team" in alice.texts(replies)[0]
     with bot.services.db.unit_of_work() as uow:
         assert uow.session.query(PersonRole).filter_by(role="engineer").count() == 1
+
+
+async def test_unsupported_message_gets_a_polite_answer(alice: Owner) -> None:
+    """A voice message without recognition (or a video, a file) is answered, not ignored."""
+    assert isinstance(alice, WeChatOwner)
+    await register(alice)
+    await to_desc(alice)
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[{alice.chat_id}]]>"
+        f"</FromUserName><CreateTime>{alice._now()}</CreateTime><MsgType><![CDATA[voice]]>"
+        "</MsgType><MediaId><![CDATA[VOICE1]]></MediaId><Format><![CDATA[amr]]></Format>"
+        "<MsgId>8800000000001</MsgId></xml>"
+    )
+    replies = await alice._post(xml, "8800000000001")
+    assert alice.texts(replies) and all(alice.texts(replies))
+    assert convo_state(alice)[0] == "rep_desc"  # nothing changed

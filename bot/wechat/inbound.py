@@ -62,6 +62,8 @@ def to_inbound(message: BaseMessage, menu: Menu) -> Inbound | None:
         return replace(base, location=where, text=f"📍 {label}")
     if kind == "voice" and data.get("Recognition"):
         return replace(base, text=str(data["Recognition"]))
+    if kind != "event":  # voice, video, a link, a file...: the desk says what it can take
+        return base
     event = event_of(message)
     if event in SUBSCRIBE_EVENTS:
         scene = str(getattr(message, "scene_id", "") or "").removeprefix("qrscene_")
