@@ -169,7 +169,7 @@ async def receive(desk: WeChatDesk, request: Request) -> Response:
         work = asyncio.ensure_future(asyncio.to_thread(handle_inbound, desk.db, desk.desk, inbound))
         done, _pending = await asyncio.wait({work}, timeout=desk.settings.wechat_reply_seconds)
         if not done:  # too slow for a passive reply: the sender delivers when it is done
-            work.add_done_callback(lambda _: desk.written())
+            work.add_done_callback(lambda done: _finished_late(desk, done))
             log.info("wechat update %s: no passive reply in time", inbound.update_id)
             return PlainTextResponse(SUCCESS)
         if not work.result():  # a message seen before (WeChat retries, replays): ignore
@@ -192,6 +192,13 @@ async def receive(desk: WeChatDesk, request: Request) -> Response:
         stamp = str(int(desk.clock().timestamp()))
         xml = desk.crypto.encrypt_message(xml, envelope.nonce, stamp)
     return Response(xml, media_type="application/xml")
+
+
+def _finished_late(desk: WeChatDesk, work: asyncio.Future[bool]) -> None:
+    """A message handled after its request was answered: its replies go by the API."""
+    if not work.cancelled() and work.exception() is not None:
+        log.error("wechat message failed after its request", exc_info=work.exception())
+    desk.written()
 
 
 def _note_and_translate(desk: WeChatDesk, message: BaseMessage) -> Inbound | None:
