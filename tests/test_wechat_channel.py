@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from store.models import PersonRole
-from tests.fake_wechat import WeChatOwner
-from tests.harness import Owner
+from tests.fake_telegram import FakeTelegram, TgUser
+from tests.fake_wechat import FakeWeChat, WeChatOwner
+from tests.harness import Bot, FakeClock, Owner, drain
+from tests.test_jobs import join
 from tests.test_repair import convo_state, orders_of, register, tap, to_desc
 
 pytestmark = pytest.mark.parametrize("channel", ["wechat"])
@@ -76,3 +80,31 @@ async def test_unsupported_message_gets_a_polite_answer(alice: Owner) -> None:
     replies = await alice._post(xml, "8800000000001")
     assert alice.texts(replies) and all(alice.texts(replies))
     assert convo_state(alice)[0] == "rep_desc"  # nothing changed
+
+
+async def test_status_change_after_48_hours_goes_as_a_template(
+    alice: Owner, fake_tg: FakeTelegram, fake_wx: FakeWeChat, bot: Bot, clock: FakeClock
+) -> None:
+    """The outbox picks the API by the window: a claim 49 h after the owner's last message
+    reaches WeChat as a template message; once the owner writes again, as a normal message."""
+    assert isinstance(alice, WeChatOwner)
+    await register(alice)
+    await to_desc(alice, where="public", category="plumbing")
+    await alice.send("Water leaking from the lobby ceiling")
+    await tap(alice, "photos_done")
+    await tap(alice, "when", "now")
+    await tap(alice, "phone", "mine")
+    await tap(alice, "submit")
+    clock.advance(timedelta(hours=49))
+
+    wang = await join(fake_tg, bot, TgUser(3101, "Wang", "en"), "engineer", "engineering")
+    message, data = wang.find_button("Claim")  # the group reads the default language, en
+    await wang.press_data(data, message)
+    await drain(bot)
+    (template,) = fake_wx.sent("template/send", alice.chat_id)
+    assert "Wang has taken your request" in template.body["data"]["first"]["value"]
+    assert template.body["template_id"] == "TPL-NOTICE"
+
+    replies = await alice.send("/requests")  # the owner writes: the window is open again
+    assert [m["via"] for m in replies] == ["template", "passive"]  # the claim note, the answer
+    assert len(fake_wx.sent("template/send", alice.chat_id)) == 1
