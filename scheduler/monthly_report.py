@@ -6,7 +6,7 @@ however many orders the month holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
@@ -87,10 +88,12 @@ class MonthlySummary:
 class _Sheet:
     """A write-only sheet with helpers for typed cells."""
 
-    def __init__(self, book: Workbook, title: str, tz: ZoneInfo) -> None:
+    def __init__(self, book: Workbook, title: str, tz: ZoneInfo, widths: Sequence[int]) -> None:
         self.ws: WriteOnlyWorksheet = book.create_sheet(title[:31])
         self.tz = tz
         self.bold = Font(bold=True)
+        for number, width in enumerate(widths, 1):  # only possible before the first row
+            self.ws.column_dimensions[get_column_letter(number)].width = width
 
     def cell(self, value: Any, number_format: str | None = None, bold: bool = False) -> Any:
         cell = WriteOnlyCell(self.ws, value=value)
@@ -355,16 +358,25 @@ def write_monthly_workbook(
     book = Workbook(write_only=True)
 
     stats = monthly_statistics(session, month, tz)
-    _statistics(_Sheet(book, _("Statistics"), tz), _, month, stats)
+    _statistics(
+        _Sheet(book, _("Statistics"), tz, (14, 22, 10, 10, 10, 14, 14, 10, 12)), _, month, stats
+    )
     fee_rows, fee_amount, fee_paid = _fee_detail(
-        _Sheet(book, _("Fee detail"), tz), _, language, fee_detail(session, month, tz), progress
+        _Sheet(book, _("Fee detail"), tz, (16, 17, 12, 16, 24, 14, 14, 10, 18, 17, 14)),
+        _,
+        language,
+        fee_detail(session, month, tz),
+        progress,
     )
     arrears_rows, arrears_fen = _arrears(
-        _Sheet(book, _("Arrears"), tz), _, arrears_list(session, now), progress
+        _Sheet(book, _("Arrears"), tz, (16, 12, 16, 14, 14, 16, 17, 12, 12, 17)),
+        _,
+        arrears_list(session, now),
+        progress,
     )
     compliance = monthly_compliance(session, month, tz)
     callback_rows = _callbacks(
-        _Sheet(book, _("Callbacks"), tz),
+        _Sheet(book, _("Callbacks"), tz, (22, 16, 14, 12, 10, 14, 17, 17, 10, 30)),
         _,
         compliance,
         callback_record(session, month, tz),
