@@ -27,6 +27,8 @@ def render(message: Outbound, language: str) -> str:
         for n, (label, _data) in enumerate(menu, start=1)
     ]
     text = message.text.strip()
+    if message.ask_contact:  # Telegram's share-my-number button has no WeChat counterpart
+        text += "\n" + _("On WeChat, please type the number.")
     if lines:
         text = f"{text}\n\n" + "\n".join(lines) if text else "\n".join(lines)
     return text[:TEXT_LIMIT]
