@@ -395,8 +395,8 @@ def _report_daily(args: argparse.Namespace) -> int:
     try:
         tz = services.desk.timezone
         day = day or (services.clock().astimezone(tz).date() - timedelta(days=1))
-        with services.db.unit_of_work() as uow:
-            figures = daily_figures(uow.session, day, tz, services.clock())
+        with services.db.read_only() as session:
+            figures = daily_figures(session, day, tz, services.clock())
     finally:
         services.close()
     language = args.language or services.settings.default_language
@@ -428,9 +428,9 @@ def _report_monthly(args: argparse.Namespace) -> int:
     services = bootstrap()
     try:
         language = args.language or services.settings.default_language
-        with services.db.unit_of_work() as uow, args.xlsx.open("wb") as out:
+        with services.db.read_only() as session, args.xlsx.open("wb") as out:
             s = write_monthly_workbook(
-                uow.session,
+                session,
                 args.month.strip(),
                 services.desk.timezone,
                 language,

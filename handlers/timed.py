@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,14 +22,20 @@ class Due:
     desk: Desk
     timer: Timer
     now: datetime
+    prepared: Any = None  # what `TimerEffect.prepare` made before the write transaction
+
+
+Prepare = Callable[[Session, Desk, Timer, datetime], Any]
 
 
 @dataclass(frozen=True)
 class TimerEffect:
-    """What a kind of timer does; owner-facing ones wait out the quiet hours."""
+    """What a kind of timer does; owner-facing ones wait out the quiet hours. Slow work
+    (a report) goes in `prepare`, which reads a snapshot outside the write transaction."""
 
     run: Callable[[Due], None]
     owner_facing: bool = False
+    prepare: Prepare | None = None
 
 
 def kind_family(kind: str) -> str:
@@ -37,7 +44,12 @@ def kind_family(kind: str) -> str:
 
 
 def run_timer(
-    session: Session, desk: Desk, effects: Mapping[str, TimerEffect], timer_id: int, now: datetime
+    session: Session,
+    desk: Desk,
+    effects: Mapping[str, TimerEffect],
+    timer_id: int,
+    now: datetime,
+    prepared: Any = None,
 ) -> str:
     """Run a due timer once: "ran", "deferred" (quiet hours), "skipped" (already run or
     cancelled) or "unknown" (no effect for its kind; marked failed)."""
@@ -51,6 +63,6 @@ def run_timer(
     if effect.owner_facing and desk.timers.is_quiet(now):
         defer(session, timer, desk.timers.owner_time(now))
         return "deferred"
-    effect.run(Due(session, desk, timer, now))
+    effect.run(Due(session, desk, timer, now, prepared))
     session.flush()
     return "ran"

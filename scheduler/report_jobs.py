@@ -1,36 +1,46 @@
 """The report timers: the daily digest to managers (R52) and the monthly workbook to managers
-and finance (R51), queued in the outbox of their staff chats."""
+and finance (R51), queued in the outbox of their staff chats. The reports are built in the
+effect's `prepare` step, on a read-only snapshot, so the write lock is held only to queue them."""
 
 from __future__ import annotations
 
 import io
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy.orm import Session
+
+from handlers.desk import Desk
 from handlers.i18n import translator
 from handlers.messages import Outbound, Upload
 from handlers.timed import Due, TimerEffect
 from scheduler.digest import daily_digest
 from scheduler.monthly_report import write_monthly_workbook
 from scheduler.plan import DAILY_DIGEST, MONTHLY_REPORT
-from store.models import OutboxMessage, Person
+from store.models import OutboxMessage, Person, Timer
 from store.staff import people_with_role, private_chats
 
-
-def _by_language(people: list[Person]) -> dict[str, list[Person]]:
-    groups: dict[str, list[Person]] = defaultdict(list)
-    for person in people:
-        groups[person.language].append(person)
-    return groups
+DIGEST_READERS = ("manager",)
+MONTHLY_READERS = ("manager", "finance")
+Made = dict[str, list[Outbound]]  # language → the messages in it
+Make = Callable[[Session, Desk, Timer, datetime, str], list[Outbound]]
 
 
-def _queue(due: Due, people: list[Person], make: Callable[[str], list[Outbound]]) -> None:
-    """The messages made once per language, to every staff chat of the people who read it."""
+def _languages(session: Session, roles: tuple[str, ...]) -> set[str]:
+    return {person.language for person in people_with_role(session, *roles)}
+
+
+def _queue(due: Due, people: list[Person], messages_in: Callable[[str], list[Outbound]]) -> None:
+    """The messages of each reader's language, to every staff chat of the reader."""
     channel = due.desk.staff_channel
-    for language, readers in _by_language(people).items():
-        messages = make(language)
-        for person in readers:
+    readers: dict[str, list[Person]] = defaultdict(list)
+    for person in people:
+        readers[person.language].append(person)
+    for language, group in readers.items():
+        messages = messages_in(language)
+        for person in group:
             for chat_channel, chat_id in private_chats(due.session, person.id):
                 if chat_channel != channel:  # reports are files: staff read them on Telegram
                     continue
@@ -43,50 +53,77 @@ def _queue(due: Due, people: list[Person], make: Callable[[str], list[Outbound]]
                     )
 
 
-def send_daily_digest(due: Due) -> None:
-    """Yesterday's figures, then the chart, to every manager."""
-    managers = people_with_role(due.session, "manager")
-    if not managers:
-        return
-    code = str(due.timer.subject_id)
-    day = date(int(code[:4]), int(code[4:6]), int(code[6:8]))
-
-    def make(language: str) -> list[Outbound]:
-        _ = translator(language)
-        text, chart = daily_digest(due.session, day, due.desk.timezone, language, due.now)
-        caption = _("Daily digest {day}").format(day=day.isoformat())
-        return [
-            Outbound("", text[:4000]),  # a photo caption is too short for the whole digest
-            Outbound("", caption, upload=Upload("photo", f"digest-{day}.png", chart)),
-        ]
-
-    _queue(due, managers, make)
+def _digest_day(timer: Timer) -> date:
+    code = str(timer.subject_id)
+    return date(int(code[:4]), int(code[4:6]), int(code[6:8]))
 
 
-def send_monthly_report(due: Due) -> None:
-    """Last month's workbook to managers and finance."""
-    readers = people_with_role(due.session, "manager", "finance")
-    if not readers:
-        return
-    code = due.timer.subject_id
-    month = f"{code // 100:04d}-{code % 100:02d}"
+def _month(timer: Timer) -> str:
+    return f"{timer.subject_id // 100:04d}-{timer.subject_id % 100:02d}"
 
-    from scheduler.monthly_report import write_monthly_workbook
 
-    def make(language: str) -> list[Outbound]:
-        _ = translator(language)
-        out = io.BytesIO()
-        write_monthly_workbook(due.session, month, due.desk.timezone, language, out, now=due.now)
-        caption = _(
-            "Monthly report {month}: repairs and paid services, fee detail, arrears and callbacks."
-        ).format(month=month)
-        upload = Upload("document", f"propdesk-{month}.xlsx", out.getvalue())
-        return [Outbound("", caption, upload=upload)]
+def digest_messages(
+    session: Session, desk: Desk, timer: Timer, now: datetime, language: str
+) -> list[Outbound]:
+    """The digest text, then its chart as a photo (a caption is too short for the text)."""
+    day = _digest_day(timer)
+    _ = translator(language)
+    text, chart = daily_digest(session, day, desk.timezone, language, now)
+    caption = _("Daily digest {day}").format(day=day.isoformat())
+    return [
+        Outbound("", text[:4000]),
+        Outbound("", caption, upload=Upload("photo", f"digest-{day}.png", chart)),
+    ]
 
-    _queue(due, readers, make)
+
+def monthly_messages(
+    session: Session, desk: Desk, timer: Timer, now: datetime, language: str
+) -> list[Outbound]:
+    """The month's workbook as a document with a one-line caption."""
+    month = _month(timer)
+    _ = translator(language)
+    out = io.BytesIO()
+    write_monthly_workbook(session, month, desk.timezone, language, out, now=now)
+    caption = _(
+        "Monthly report {month}: repairs and paid services, fee detail, arrears and callbacks."
+    ).format(month=month)
+    return [
+        Outbound("", caption, upload=Upload("document", f"propdesk-{month}.xlsx", out.getvalue()))
+    ]
+
+
+def _prepared(
+    make: Make, roles: tuple[str, ...]
+) -> Callable[[Session, Desk, Timer, datetime], Made]:
+    def prepare(session: Session, desk: Desk, timer: Timer, now: datetime) -> Made:
+        return {lang: make(session, desk, timer, now, lang) for lang in _languages(session, roles)}
+
+    return prepare
+
+
+def _sender(make: Make, roles: tuple[str, ...]) -> Callable[[Due], None]:
+    def send(due: Due) -> None:
+        readers = people_with_role(due.session, *roles)
+        made: dict[str, Any] = due.prepared if isinstance(due.prepared, dict) else {}
+
+        def messages_in(language: str) -> list[Outbound]:
+            ready = made.get(language)
+            if isinstance(ready, list):
+                return ready
+            return make(due.session, due.desk, due.timer, due.now, language)  # a new reader
+
+        _queue(due, readers, messages_in)
+
+    return send
 
 
 EFFECTS: dict[str, TimerEffect] = {
-    DAILY_DIGEST: TimerEffect(send_daily_digest),
-    MONTHLY_REPORT: TimerEffect(send_monthly_report),
+    DAILY_DIGEST: TimerEffect(
+        _sender(digest_messages, DIGEST_READERS),
+        prepare=_prepared(digest_messages, DIGEST_READERS),
+    ),
+    MONTHLY_REPORT: TimerEffect(
+        _sender(monthly_messages, MONTHLY_READERS),
+        prepare=_prepared(monthly_messages, MONTHLY_READERS),
+    ),
 }

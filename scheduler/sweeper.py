@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from handlers.desk import Desk
-from handlers.timed import TimerEffect, run_timer
+from handlers.timed import TimerEffect, kind_family, run_timer
 from store.db import Database
+from store.models import Timer
 from store.timers import claim_due, record_failure
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,29 @@ class TimerSweeper:
             with self.db.unit_of_work() as uow:
                 ids = claim_due(uow.session, now, self.batch)
                 uow.commit()
-            for timer_id in ids:
-                result.add(self._run_one(timer_id))
+            for timer_id, kind in ids:
+                result.add(self._run_one(timer_id, kind))
             if not ids:  # effects may add timers due at once (a notice after an auto-accept)
                 break
         return result
 
-    def _run_one(self, timer_id: int) -> str:
+    def _prepare(self, timer_id: int, kind: str) -> object:
+        """Slow reads of an effect (reports), done on a snapshot without the write lock."""
+        effect = self.effects.get(kind_family(kind))
+        if effect is None or effect.prepare is None:
+            return None
+        with self.db.read_only() as session:
+            timer = session.get(Timer, timer_id)
+            if timer is None or timer.status != "pending":
+                return None
+            return effect.prepare(session, self.desk, timer, self.desk.now())
+
+    def _run_one(self, timer_id: int, kind: str) -> str:
         try:
+            prepared = self._prepare(timer_id, kind)
             with self.db.unit_of_work() as uow:
-                outcome = run_timer(uow.session, self.desk, self.effects, timer_id, self.desk.now())
+                now = self.desk.now()
+                outcome = run_timer(uow.session, self.desk, self.effects, timer_id, now, prepared)
                 uow.commit()
                 return outcome
         except Exception as exc:  # one bad timer must not stop the others; it is retried

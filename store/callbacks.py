@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session
 
 from store import timers
 from store.models import Callback, Order, OrderEvent
+from store.price_list import SERVICE_CATEGORIES, is_service
 from store.promises import policy_of
 
 SURVEY = "callback_survey"  # subject = callback id: the bot asks the owner
@@ -19,12 +20,6 @@ CALL_OPENED = "callback_call"  # subject = callback id: agents get the call with
 CALL_UNTAKEN = "callback_untaken"  # subject = callback id: the supervisor is told
 RESULTS = ("satisfied", "average", "unsatisfied")
 POOR = ("average", "unsatisfied")  # R22
-SERVICE_CATEGORIES = frozenset({"cleaning", "greening", "office"})  # 特约服务, not repairs
-
-
-def is_service(category: str) -> bool:
-    """Whether a category is a paid service (sampled, R23) rather than a repair (R20)."""
-    return category in SERVICE_CATEGORIES
 
 
 def plan_after_acceptance(

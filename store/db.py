@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+READ_ONLY = "propdesk_read_only"
+
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and immediate write locks."""
@@ -38,7 +40,9 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a reader (reports) must not hold the write lock: it takes a WAL snapshot instead
+        reading = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class UnitOfWork:
@@ -79,6 +83,21 @@ class Database:
         session = self._sessions()
         try:
             yield UnitOfWork(session)
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A session for long reads (reports) that sees one snapshot and, on SQLite, does not
+        take the write lock, so owners' messages are not held up; nothing is committed."""
+        session = self._sessions()
+        options: dict[str, Any] = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":  # one consistent snapshot for the report
+            options["isolation_level"] = "REPEATABLE READ"
+        try:
+            session.connection(execution_options=options)
+            yield session
         finally:
             session.rollback()
             session.close()

@@ -365,6 +365,7 @@ class Callback(Base):
 
 
 Index("ix_order_events_action_at", OrderEvent.action, OrderEvent.at)
+Index("ix_callbacks_done_at", Callback.done_at)
 Index("ix_payments_at", Payment.at)
 Index("ix_bills_follow_up", Bill.follow_up_since)
 

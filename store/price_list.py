@@ -38,9 +38,17 @@ CATEGORIES = (
     "greening",
     "office",
 )
+# paid services (特约服务: callbacks sampled, R23); every other category is a repair (维修, R20)
+SERVICE_CATEGORIES: frozenset[str] = frozenset({"cleaning", "greening", "office"})
 FIELDS = ("code", "category", "name_zh", "name_en", "unit", "price")
 MAX_PRICE_FEN = 100_000 * 100
 ON_SITE_WORDS = frozenset({"", "on_site", "on site", "onsite", "现场报价", "面议"})
+
+
+def is_service(category: str) -> bool:
+    """Whether a category is a paid service (cleaning, greening, office) rather than a repair."""
+    return category in SERVICE_CATEGORIES
+
 
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,19}")
 _YUAN = re.compile(r"(\d+)(?:\.(\d+))?")

@@ -35,10 +35,8 @@ from sqlalchemy.orm import Session, aliased
 from store.board import URGENT_ARRIVAL
 from store.models import Bill, Callback, Order, OrderEvent, Payment, Person, PriceItem, Unit
 from store.order_states import OPEN, OrderStatus
-from store.price_list import CATEGORIES
+from store.price_list import CATEGORIES, SERVICE_CATEGORIES, is_service
 
-#: paid services (特约服务); every other category is a repair (维修)
-SERVICE_CATEGORIES: frozenset[str] = frozenset({"cleaning", "greening", "office"})
 #: callback targets per month: every repair (R20), at least 30% of paid services (R23)
 REPAIR_CALLBACK_TARGET = 1.0
 SERVICE_CALLBACK_TARGET = 0.30
@@ -48,11 +46,6 @@ RATINGS = ("satisfied", "average", "unsatisfied")
 BILL_STATUSES = ("unpaid", "paid")  # listed so bills(status, created_at) serves month ranges
 _CLAIM_ACTIONS = ("claim", "assign")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
-
-
-def is_service(category: str) -> bool:
-    """Whether a category is a paid service (cleaning, greening, office) rather than a repair."""
-    return category in SERVICE_CATEGORIES
 
 
 def day_range(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

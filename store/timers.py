@@ -67,8 +67,9 @@ def pending(session: Session, subject_id: int, kind: str) -> Timer | None:
     )
 
 
-def claim_due(session: Session, now: datetime, limit: int = 100) -> list[int]:
-    """Lease up to `limit` due timers, earliest first; other workers skip them meanwhile."""
+def claim_due(session: Session, now: datetime, limit: int = 100) -> list[tuple[int, str]]:
+    """Lease up to `limit` due timers, earliest first; other workers skip them meanwhile.
+    Returns (id, kind) of each."""
     query = (
         select(Timer)
         .where(
@@ -85,7 +86,7 @@ def claim_due(session: Session, now: datetime, limit: int = 100) -> list[int]:
     for timer in timers:
         timer.lease_until = now + LEASE
     session.flush()
-    return [t.id for t in timers]
+    return [(t.id, t.kind) for t in timers]
 
 
 def begin_run(session: Session, timer_id: int, now: datetime) -> Timer | None:

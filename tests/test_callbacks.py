@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from store.callbacks import SERVICE_CATEGORIES, plan_after_acceptance
+from store.callbacks import plan_after_acceptance
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Callback, Order, OrderEvent, Person, Timer
+from store.price_list import SERVICE_CATEGORIES
 from tests.fake_telegram import FakeTelegram, TgUser
 from tests.harness import Bot, FakeClock, Owner, staff_member, sweep
 from tests.test_engineer import WANG, claimed_by, load

@@ -65,3 +65,35 @@ def test_for_update_skip_locked(db_url: str) -> None:
                     assert "FOR UPDATE SKIP LOCKED" in compiled
     finally:
         engine.dispose()
+
+
+def test_a_long_read_does_not_block_writers(db_url: str) -> None:
+    """A report's read-only session leaves the write lock free (SQLite takes it at BEGIN)."""
+    import threading
+
+    from store.db import Database
+    from store.migrate import upgrade
+    from store.models import Unit
+
+    upgrade(db_url)
+    db = Database(db_url)
+    done = threading.Event()
+    with db.read_only() as reader:
+        assert reader.query(Unit).count() == 0
+
+        def write() -> None:
+            with db.unit_of_work() as uow:
+                uow.session.add(
+                    Unit(code="1-1-1", building="1", entrance="1", room="1", owner_name="x")
+                )
+                uow.commit()
+            done.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert done.wait(10), "the writer waited for the reader"
+        writer.join()
+        assert reader.query(Unit).count() == 0  # the reader keeps its snapshot
+    with db.read_only() as reader:
+        assert reader.query(Unit).count() == 1
+    db.dispose()
