@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scheduler.plan import ReportTimes
 from store.promises import TimerPolicy
 
 DEFAULT_DB = "sqlite:///var/propdesk.db"
+
+
+# settings with a format of their own, each checked by the function that reads it (PARSERS)
+FORMATTED = (
+    "business_hours",
+    "timers",
+    "digest_at",
+    "monthly_report_at",
+    "department_groups",
+    "wechat_templates",
+)
 
 
 class Settings(BaseSettings):
@@ -77,10 +89,10 @@ class Settings(BaseSettings):
             raise ValueError("must be zh or en")
         return value
 
-    @field_validator("business_hours")
+    @field_validator(*FORMATTED)
     @classmethod
-    def _hours(cls, value: str) -> str:
-        parse_hours(value)
+    def _formatted(cls, value: str, info: ValidationInfo) -> str:
+        PARSERS[str(info.field_name)](value)  # a format is checked by the code that reads it
         return value
 
     @field_validator("staff_group_chat_id")
@@ -91,41 +103,11 @@ class Settings(BaseSettings):
                 raise ValueError("must be numeric chat ids, comma separated, e.g. -1001234567890")
         return value
 
-    @field_validator("timers")
-    @classmethod
-    def _timers(cls, value: str) -> str:
-        parse_timer_overrides(value)
-        return value
-
-    @field_validator("digest_at")
-    @classmethod
-    def _digest_at(cls, value: str) -> str:
-        _clock(value)
-        return value
-
-    @field_validator("monthly_report_at")
-    @classmethod
-    def _monthly_at(cls, value: str) -> str:
-        parse_monthly_at(value)
-        return value
-
-    @field_validator("department_groups")
-    @classmethod
-    def _department_groups(cls, value: str) -> str:
-        parse_department_groups(value)
-        return value
-
     @field_validator("wechat_encoding_aes_key")
     @classmethod
     def _aes_key(cls, value: str) -> str:
         if value and (len(value) != 43 or not value.isalnum() or not value.isascii()):
             raise ValueError("must be the 43 letters and digits of the EncodingAESKey")
-        return value
-
-    @field_validator("wechat_templates")
-    @classmethod
-    def _templates(cls, value: str) -> str:
-        parse_templates(value)
         return value
 
     @field_validator("wechat_path")
@@ -280,6 +262,16 @@ def parse_timer_overrides(value: str) -> dict[str, object]:
                 raise ValueError(f"{name} must be a number between 0 and 1")
             overrides[name] = share
     return overrides
+
+
+PARSERS: dict[str, Callable[[str], object]] = {
+    "business_hours": parse_hours,
+    "timers": parse_timer_overrides,
+    "digest_at": _clock,
+    "monthly_report_at": parse_monthly_at,
+    "department_groups": parse_department_groups,
+    "wechat_templates": parse_templates,
+}
 
 
 class ConfigError(Exception):
