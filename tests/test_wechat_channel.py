@@ -108,3 +108,39 @@ async def test_status_change_after_48_hours_goes_as_a_template(
     replies = await alice.send("/requests")  # the owner writes: the window is open again
     assert [m["via"] for m in replies] == ["template", "passive"]  # the claim note, the answer
     assert len(fake_wx.sent("template/send", alice.chat_id)) == 1
+
+
+async def test_timers_reach_a_wechat_owner_by_the_right_api(
+    alice: Owner, fake_tg: FakeTelegram, fake_wx: FakeWeChat, bot: Bot, clock: FakeClock
+) -> None:
+    """The scheduler's owner messages take the same path: the survey and the first payment
+    reminder inside the 48-hour window as customer-service messages, the survey answered by
+    its number; a reminder days later as a template message (R20, R22, R27)."""
+    from tests.harness import sweep
+    from tests.test_callbacks import callbacks_of
+    from tests.test_engineer import WANG, claimed_by, load_number
+    from tests.test_repair import quick_order
+
+    assert isinstance(alice, WeChatOwner)
+    await register(alice)
+    await quick_order(alice)
+    number = load_number(bot)
+    wang = await claimed_by(fake_tg, bot, WANG, number)
+    await wang.press("Arrived")
+    await wang.press("Done")
+    await wang.press("Owner pays later")
+    await tap(alice, "accept", str(orders_of(alice)[-1].id))
+    clock.advance(timedelta(hours=10, minutes=31))  # Monday 20:00
+    await sweep(bot)
+    texts = [c.body["text"]["content"] for c in fake_wx.sent("custom/send", alice.chat_id)]
+    assert any("still unpaid" in t and "¥30.00" in t for t in texts)  # the reminder
+    survey = next(t for t in texts if "How satisfied" in t and number in t)
+    assert "3" in survey and "Unsatisfied" in survey  # the buttons became a numbered menu
+    replies = await alice.send("3")
+    assert any("call you soon" in t for t in alice.texts(replies))
+    survey_row, call = callbacks_of(bot, number)
+    assert (survey_row.result, call.method, call.status) == ("unsatisfied", "call", "open")
+    clock.advance(timedelta(days=3))  # the next reminder: the 48-hour window has closed
+    await sweep(bot)
+    templates = fake_wx.sent("template/send", alice.chat_id)
+    assert any("still unpaid" in str(t.body["data"]) for t in templates)

@@ -100,7 +100,9 @@ class WeChatDelivery:
                 result = await self._template(message, language)
         except ApiError as exc:
             return _failure(exc)
-        if isinstance(result, Delivered) and (message.text or not message.photo):
+        # a notice without choices (a reminder, a status note) leaves the owner's last menu
+        # live: a survey answered after a later reminder still finds its options
+        if isinstance(result, Delivered) and menu_of(message):
             await asyncio.to_thread(self._remember_menu, message)
         return result
 
