@@ -246,3 +246,8 @@ async def drain(bot: Bot, timeout: float = 30.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"outbox not drained within {timeout}s")
+
+
+def told(person: Owner) -> list[str]:
+    """What the bot said to a person in their chat, on whatever channel they use."""
+    return [m.get("text") or m.get("caption") or "" for m in person.fake.sent(person.chat_id)]

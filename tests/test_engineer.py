@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from store.models import Order
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import STAFF_GROUP, Bot, Owner
+from tests.harness import STAFF_GROUP, Bot, Owner, told
 from tests.test_jobs import join, submit_urgent_public_repair
-from tests.test_repair import quick_order, register
+from tests.test_repair import both_channels, quick_order, register
 
 WANG = TgUser(3401, "Wang", "en")
 
@@ -46,6 +46,7 @@ def buttons_of(owner: Owner) -> list[str]:
     return []
 
 
+@both_channels
 async def test_paid_repair_from_claim_to_rating(
     fake_tg: FakeTelegram, bot: Bot, zhang: Owner
 ) -> None:
@@ -61,7 +62,7 @@ async def test_paid_repair_from_claim_to_rating(
     replies = await wang.press("On my way")
     assert wang.texts(replies) == [f"{number}: Engineer on the way. What next?"]
     assert wang.buttons(replies[0]) == ["📍 Arrived", "🚪 Owner not home", "↩ Release"]
-    assert any("Wang" in t and number in t for t in fake_tg.messages_to(zhang.chat_id))
+    assert any("Wang" in t and number in t for t in told(zhang))
     replies = await wang.press("Arrived")
     assert wang.texts(replies) == [f"{number}: Engineer on site. What next?"]
     assert wang.buttons(replies[0]) == ["🚪 Owner not home", "✅ Done", "↩ Release", "🧰 Materials"]
@@ -73,7 +74,7 @@ async def test_paid_repair_from_claim_to_rating(
     assert wang.texts(replies) == [f"{number} is done. The owner has been asked to check the work."]
     assert state(bot, number)[0] == "done"
 
-    assert "¥30.00" in fake_tg.messages_to(zhang.chat_id)[-1]
+    assert "¥30.00" in told(zhang)[-1]
     assert buttons_of(zhang) == ["✅ 验收通过", "❌ 没修好"]
     replies = await zhang.press("验收通过")
     assert zhang.buttons(replies[-1]) == ["😊 满意", "😐 一般", "😞 不满意"]
@@ -85,8 +86,17 @@ async def test_paid_repair_from_claim_to_rating(
     assert order.status == "accepted" and order.rating == "average"
     assert order.rating_comment == "师傅很专业，但是来晚了"
     assert [e.action for e in order.events] == [
-        "submitted", "quote_agreed", "claim", "depart", "arrive", "complete", "fee_cash",
-        "accept", "rate", "rate_comment"]
+        "submitted",
+        "quote_agreed",
+        "claim",
+        "depart",
+        "arrive",
+        "complete",
+        "fee_cash",
+        "accept",
+        "rate",
+        "rate_comment",
+    ]
     assert order.events[6].amount_fen == order.quoted_fen == 3000
     assert order.version == 7
     assert all(e.actor_id == order.assignee_id for e in order.events[2:7])
@@ -100,6 +110,7 @@ async def test_paid_repair_from_claim_to_rating(
         assert (payment.method, payment.recorded_by_id) == ("cash", order.assignee_id)
 
 
+@both_channels
 async def test_fee_left_unpaid(fake_tg: FakeTelegram, bot: Bot, zhang: Owner) -> None:
     """R10: the owner pays later (欠费): recorded with the amount; only the assignee may say so."""
     await register(zhang)
@@ -117,8 +128,10 @@ async def test_fee_left_unpaid(fake_tg: FakeTelegram, bot: Bot, zhang: Owner) ->
     order = load(bot, number)
     assert order.status == "done"
     assert [(e.action, e.amount_fen) for e in order.events[-2:]] == [
-        ("complete", None), ("fee_unpaid", 3000)]
-    assert "¥30.00" in fake_tg.messages_to(zhang.chat_id)[-1]
+        ("complete", None),
+        ("fee_unpaid", 3000),
+    ]
+    assert "¥30.00" in told(zhang)[-1]
     replies = await wang.press_data(later, message)  # pressed twice: nothing more
     assert "out of date" in wang.texts(replies)[0]
     assert len(load(bot, number).events) == len(order.events)
@@ -143,7 +156,7 @@ async def test_not_home_and_rebooked(fake_tg: FakeTelegram, bot: Bot, alice: Own
     await wang.press("On my way")
     replies = await wang.press("Owner not home")
     assert wang.buttons(replies[0]) == ["🚗 On my way", "📍 Arrived", "↩ Release"]
-    note = fake_tg.messages_to(alice.chat_id)[-1]
+    note = told(alice)[-1]
     assert "nobody was home" in note and "came at 09:" in note and number in note
 
     replies = await alice.press("Re-book")
@@ -160,8 +173,8 @@ async def test_not_home_and_rebooked(fake_tg: FakeTelegram, bot: Bot, alice: Own
     order = load(bot, number)
     assert order.status == "claimed" and not order.urgent and order.visit_start is not None
     assert [e.action for e in order.events][-3:] == ["depart", "not_home", "rebook"]
-    told = fake_tg.messages_to(WANG.id)[-1]
-    assert told == f"The owner of {number} re-booked the visit: Tue 24 Nov 08:00–10:00."
+    heard = fake_tg.messages_to(WANG.id)[-1]
+    assert heard == f"The owner of {number} re-booked the visit: Tue 24 Nov 08:00–10:00."
     await wang.press("On my way")  # the fresh buttons work
     assert state(bot, number)[0] == "on_the_way"
     before = state(bot, number)
@@ -181,7 +194,7 @@ async def test_release_and_reclaim(fake_tg: FakeTelegram, bot: Bot, alice: Owner
     card = fake_tg.sent(STAFF_GROUP)[-1]
     assert number in card["text"] and "新工单" in card["text"]
     assert card["reply_markup"]["inline_keyboard"][0][0]["callback_data"].startswith("o2|claim|")
-    assert "gone back to the team" in fake_tg.messages_to(alice.chat_id)[-1]
+    assert "gone back to the team" in told(alice)[-1]
 
     zhou = await claimed_by(fake_tg, bot, TgUser(3402, "Zhou", "en"), number)
     order = load(bot, number)
@@ -208,7 +221,10 @@ async def test_not_fixed_opens_rework(fake_tg: FakeTelegram, bot: Bot, alice: Ow
     assert rework.kind == "rework" and rework.rework_of_id == original.id
     assert rework.status == "submitted" and rework.owner_id == original.owner_id
     assert (rework.unit_id, rework.category, rework.description) == (
-        original.unit_id, original.category, original.description)
+        original.unit_id,
+        original.category,
+        original.description,
+    )
     card = fake_tg.sent(STAFF_GROUP)[-1]
     assert rework_number in card["text"] and "返修" in card["text"]
     assert "Li Na" not in card["text"]
@@ -242,8 +258,9 @@ async def test_only_the_assignee_acts(fake_tg: FakeTelegram, bot: Bot, alice: Ow
     details = [m for m in fake_tg.sent(WANG.id) if number in (m.get("text") or "")][-1]
     for action in ("On my way", "Owner not home", "Arrived", "Done"):
         message, _ = wang.find_button(action)
-        datas = [b["callback_data"] for row in message["reply_markup"]["inline_keyboard"]
-                 for b in row]
+        datas = [
+            b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row
+        ]
         assert any("|release|" in d for d in datas)
         before = state(bot, number)
         for person in outsiders:
@@ -272,6 +289,7 @@ async def test_only_the_assignee_acts(fake_tg: FakeTelegram, bot: Bot, alice: Ow
     assert "out of date" in alice.texts(replies)[-1]
 
 
+@both_channels
 async def test_free_public_area_repair_to_rating(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner
 ) -> None:
@@ -290,6 +308,12 @@ async def test_free_public_area_repair_to_rating(
     order = load(bot, number)
     assert order.status == "accepted" and order.rating == "satisfied"
     assert [e.action for e in order.events][:6] == [
-        "submitted", "claim", "depart", "arrive", "complete", "accept"]
+        "submitted",
+        "claim",
+        "depart",
+        "arrive",
+        "complete",
+        "accept",
+    ]
     with bot.services.db.unit_of_work() as uow:
         assert uow.session.scalars(select(Bill).where(Bill.order_id == order.id)).first() is None

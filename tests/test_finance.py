@@ -7,8 +7,9 @@ from sqlalchemy import select
 from store.finance import open_bill
 from store.models import Bill, Order, Payment
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import Bot, Owner, staff_member
+from tests.harness import Bot, Owner, staff_member, told
 from tests.test_jobs import submit_urgent_public_repair
+from tests.test_repair import both_channels
 
 
 def _unpaid_bill(bot: Bot, number: str, fen: int) -> None:
@@ -28,6 +29,7 @@ def _bill(bot: Bot, number: str) -> tuple[int, str, list[tuple[int, str, int | N
         return bill.paid_fen, bill.status, pays
 
 
+@both_channels
 async def test_mark_paid_from_the_arrears_list(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner
 ) -> None:
@@ -44,7 +46,7 @@ async def test_mark_paid_from_the_arrears_list(
     paid, status, pays = _bill(bot, number)
     assert (paid, status) == (3000, "paid") and pays[0][:2] == (3000, "wechat")
     assert pays[0][2] is not None  # who recorded it
-    assert any("fully paid" in t for t in fake_tg.messages_to(alice.chat_id))
+    assert any("fully paid" in t for t in told(alice))
     assert "No unpaid bills" in fin.texts(await fin.send("/arrears"))[-1]
     # the old button again: nothing changes
     replies = await fin.press("WeChat Pay")
@@ -52,6 +54,7 @@ async def test_mark_paid_from_the_arrears_list(
     assert len(_bill(bot, number)[2]) == 1
 
 
+@both_channels
 async def test_partial_payment_and_bad_amounts(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner
 ) -> None:
@@ -61,7 +64,7 @@ async def test_partial_payment_and_bad_amounts(
     fin = await staff_member(fake_tg, bot, TgUser(4602, "Finance Xu", "en"), "finance")
     replies = await fin.send(f"/paid {number} 10 cash")
     assert "Still outstanding: ¥20.00" in fin.texts(replies)[-1]
-    assert any("Still to pay: ¥20.00" in t for t in fake_tg.messages_to(alice.chat_id))
+    assert any("Still to pay: ¥20.00" in t for t in told(alice))
     for bad in (
         f"/paid {number} 25 cash",
         f"/paid {number} -5 cash",
@@ -80,6 +83,7 @@ async def test_partial_payment_and_bad_amounts(
     assert _bill(bot, number)[:2] == (3000, "paid")
 
 
+@both_channels
 async def test_only_finance_records_and_only_staff_see_arrears(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner
 ) -> None:

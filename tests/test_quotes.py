@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from store.models import Bill, Conversation, Order
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import Bot, Owner
+from tests.harness import Bot, Owner, told
 from tests.test_engineer import WANG, _refused, claimed_by, load, load_number, state
 from tests.test_jobs import join
-from tests.test_repair import desc_to_phone, quick_order, register, tap, to_desc
+from tests.test_repair import both_channels, desc_to_phone, quick_order, register, tap, to_desc
 
 SUN = TgUser(3501, "Sun", "en")  # engineering supervisor
 ZHOU = TgUser(3402, "Zhou", "en")  # another engineer
@@ -67,6 +67,7 @@ def bills(bot: Bot, number: str) -> list[tuple[int, int, str]]:
         return [(b.amount_fen, b.paid_fen, b.status) for b in rows]
 
 
+@both_channels
 async def test_off_list_quote_approved_agreed_and_paid(
     fake_tg: FakeTelegram, bot: Bot, zhang: Owner
 ) -> None:
@@ -80,7 +81,8 @@ async def test_off_list_quote_approved_agreed_and_paid(
     await wang.send("350")
     replies = await wang.send("Replace the corroded pipe section")
     assert wang.texts(replies) == [
-        f"Your quote of ¥350.00 for {number} was sent to the supervisor for approval."]
+        f"Your quote of ¥350.00 for {number} was sent to the supervisor for approval."
+    ]
     order = load(bot, number)
     assert order.status == "arrived"
     assert (order.events[-1].action, order.events[-1].amount_fen) == ("quote_proposed", 35000)
@@ -91,7 +93,7 @@ async def test_off_list_quote_approved_agreed_and_paid(
     assert "sent to the owner" in sun.texts(replies)[-1]
     assert state(bot, number)[0] == "quoted"
     assert "approved ¥350.00" in fake_tg.messages_to(WANG.id)[-1]
-    offer = fake_tg.messages_to(zhang.chat_id)[-1]
+    offer = told(zhang)[-1]
     assert "¥350.00" in offer and "corroded pipe" in offer and number in offer
     replies = await sun.press("Approve")  # pressed twice: stale
     assert "out of date" in sun.texts(replies)[-1]
@@ -109,7 +111,13 @@ async def test_off_list_quote_approved_agreed_and_paid(
     order = load(bot, number)
     assert order.status == "done"
     assert [e.action for e in order.events][-6:] == [
-        "arrive", "quote_proposed", "quote", "agree", "complete", "fee_cash"]
+        "arrive",
+        "quote_proposed",
+        "quote",
+        "agree",
+        "complete",
+        "fee_cash",
+    ]
     assert order.events[-4].actor_id != order.assignee_id  # the supervisor approved
     assert bills(bot, number) == [(35000, 35000, "paid")]
 
@@ -131,11 +139,14 @@ async def test_declined_quote_closes_with_callout_fee(
     order = load(bot, number)
     assert order.status == "closed"
     assert [(e.action, e.amount_fen) for e in order.events[-2:]] == [
-        ("decline", 80050), ("callout_fee", 2000)]
+        ("decline", 80050),
+        ("callout_fee", 2000),
+    ]
     assert bills(bot, number) == [(2000, 0, "unpaid")]
     assert "declined" in fake_tg.messages_to(WANG.id)[-1]
 
 
+@both_channels
 async def test_list_item_quote_needs_no_approval(
     fake_tg: FakeTelegram, bot: Bot, zhang: Owner
 ) -> None:
@@ -149,7 +160,7 @@ async def test_list_item_quote_needs_no_approval(
     order = load(bot, number)
     assert order.status == "quoted" and order.price_item_id is not None
     assert (order.events[-1].action, order.events[-1].amount_fen) == ("quote", 2000)
-    assert "更换角阀" in fake_tg.messages_to(zhang.chat_id)[-1]
+    assert "更换角阀" in told(zhang)[-1]
     await press_action(zhang, "qdecline")
     assert state(bot, number)[0] == "closed"
     assert bills(bot, number) == []
@@ -163,6 +174,7 @@ def _step(bot: Bot, user: TgUser) -> str:
         return convo.step
 
 
+@both_channels
 async def test_bad_amounts_change_nothing(fake_tg: FakeTelegram, bot: Bot, zhang: Owner) -> None:
     """Text, negative, zero, absurd or over-precise amounts get a clear reply; Back and cancel."""
     number, wang = await arrived(fake_tg, bot, zhang)
@@ -211,6 +223,7 @@ async def test_outsiders_are_refused(fake_tg: FakeTelegram, bot: Bot, zhang: Own
     assert state(bot, number) == before
 
 
+@both_channels
 async def test_materials_from_stock_add_to_the_bill(
     fake_tg: FakeTelegram, bot: Bot, zhang: Owner
 ) -> None:
@@ -240,12 +253,16 @@ async def test_materials_from_stock_add_to_the_bill(
     await wang.press("Owner pays later")
     order = load(bot, number)
     assert [(e.action, e.amount_fen) for e in order.events][-4:] == [
-        ("materials_owner", None), ("materials_stock", 1250), ("complete", None),
-        ("fee_unpaid", 4250)]
+        ("materials_owner", None),
+        ("materials_stock", 1250),
+        ("complete", None),
+        ("fee_unpaid", 4250),
+    ]
     assert bills(bot, number) == [(4250, 0, "unpaid")]
-    assert "¥42.50" in fake_tg.messages_to(zhang.chat_id)[-1]
+    assert "¥42.50" in told(zhang)[-1]
 
 
+@both_channels
 async def test_rejected_quote_tells_the_engineer(
     fake_tg: FakeTelegram, bot: Bot, zhang: Owner
 ) -> None:
