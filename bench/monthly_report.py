@@ -32,7 +32,7 @@ from scheduler.monthly_report import write_monthly_workbook
 from store import migrate
 from store.db import Database
 from store.models import Base, Bill, Callback, Order, OrderEvent, Payment, Person, Unit
-from store.reports import is_service
+from store.price_list import CATEGORIES, is_service
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONTH = "2026-11"
@@ -41,16 +41,6 @@ SPAN = (datetime(2026, 12, 1, tzinfo=TZ) - FIRST).total_seconds()
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 CHUNK = 10_000
 UNITS, OWNERS, ENGINEERS = 2_000, 2_000, 40
-CATEGORIES = (
-    "plumbing",
-    "electrical",
-    "doors_windows",
-    "walls_floors",
-    "appliances",
-    "cleaning",
-    "greening",
-    "office",
-)
 METHODS = ("cash", "wechat", "alipay", "bank")
 RATINGS = ("satisfied", "satisfied", "satisfied", "average", "unsatisfied")
 
