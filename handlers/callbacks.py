@@ -3,8 +3,10 @@ when the answer is poor, and the record of both."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from handlers.i18n import Translate
-from handlers.labels import category_label
+from handlers.labels import N_, category_label
 from handlers.menu import show_menu
 from handlers.messages import Button
 from handlers.notify import queue_for_people, queue_for_person
@@ -20,8 +22,6 @@ from store.staff import people_with_role
 TAG = "c"  # callback buttons: "c<callback version>|<action>|<callback id>[-<result>]"
 CALLERS = frozenset({"agent", "supervisor", "manager"})  # who may make a callback call
 ACTIONS = frozenset({"cbans", "cbtake", "cbout"})
-OWNER_NOTE_STEP = "cb_owner_note"
-CALLER_NOTE_STEP = "cb_caller_note"
 NOTE_LIMIT = 1000
 
 
@@ -153,8 +153,8 @@ def _owner_answer(turn: Turn, callback: Callback, version: int, result: str) -> 
     call = records.answer_survey(turn.session, callback, result, turn.desk.now())
     if call is not None:
         turn.say(_("We are sorry it was not better. Someone from the office will call you soon."))
-    turn.goto(OWNER_NOTE_STEP, {"callback_id": callback.id})
-    _ask_owner_note(turn)
+    turn.goto(OWNER_NOTE.name, {"callback_id": callback.id})
+    OWNER_NOTE.ask(turn)
 
 
 def _take(turn: Turn, callback: Callback, version: int) -> None:
@@ -191,41 +191,54 @@ def _outcome(turn: Turn, callback: Callback, version: int, result: str) -> None:
         turn.say(_("That button is out of date, so nothing was changed."))
         return
     records.finish_call(turn.session, callback, result, None, turn.desk.now())
-    turn.goto(CALLER_NOTE_STEP, {"callback_id": callback.id})
-    _ask_caller_note(turn)
+    turn.goto(CALLER_NOTE.name, {"callback_id": callback.id})
+    CALLER_NOTE.ask(turn)
 
 
 # --- optional notes -----------------------------------------------------------------------
 
 
-def _ask_owner_note(turn: Turn) -> None:
-    _ = turn._
-    turn.say(
-        _("Thank you! Would you like to add a comment? Type it now, or press No comment."),
-        [[turn.button(_("No comment"), "skip")]],
-    )
+@dataclass(frozen=True)
+class NoteStep:
+    """An optional free-text note after an answer: the question, its skip button, the thanks."""
 
+    name: str
+    question: str
+    skip: str
+    thanks: str
 
-def _ask_caller_note(turn: Turn) -> None:
-    _ = turn._
-    turn.say(
-        _("Recorded. Type a short note on the call (what the owner said), or press No note."),
-        [[turn.button(_("No note"), "skip")]],
-    )
+    def ask(self, turn: Turn) -> None:
+        """Ask for the note, with a button to skip it."""
+        _ = turn._
+        turn.say(_(self.question), [[turn.button(_(self.skip), "skip")]])
 
+    def on_input(self, turn: Turn) -> None:
+        """Keep a typed note (on the callback the person answered or made), then finish."""
+        _ = turn._
+        text = (turn.inbound.text or "").strip()
+        if not text or len(text) > NOTE_LIMIT:
+            turn.say(
+                _(
+                    "Please type your note as text (up to {limit} characters), or press the button."
+                ).format(limit=NOTE_LIMIT)
+            )
+            self.ask(turn)
+            return
+        _save_note(turn, text)
+        self.finish(turn)
 
-def _note_text(turn: Turn, ask: str) -> str | None:
-    _ = turn._
-    text = (turn.inbound.text or "").strip()
-    if not text or len(text) > NOTE_LIMIT:
-        turn.say(
-            _(
-                "Please type your note as text (up to {limit} characters), or press the button."
-            ).format(limit=NOTE_LIMIT)
-        )
-        (_ask_owner_note if ask == "owner" else _ask_caller_note)(turn)
-        return None
-    return text
+    def on_press(self, turn: Turn, press: Press) -> None:
+        """Skip finishes; any other button asks again."""
+        if press.action == "skip":
+            self.finish(turn)
+        else:
+            self.ask(turn)
+
+    def finish(self, turn: Turn) -> None:
+        """Thank the person and show the menu."""
+        turn.goto(IDLE, {})
+        turn.say(turn._(self.thanks))
+        show_menu(turn)
 
 
 def _save_note(turn: Turn, text: str) -> None:
@@ -236,42 +249,20 @@ def _save_note(turn: Turn, text: str) -> None:
             callback.comment = text
 
 
-def _on_owner_note(turn: Turn) -> None:
-    text = _note_text(turn, "owner")
-    if text is not None:
-        _save_note(turn, text)
-        _finish(turn, turn._("Thank you for your feedback!"))
-
-
-def _on_caller_note(turn: Turn) -> None:
-    text = _note_text(turn, "caller")
-    if text is not None:
-        _save_note(turn, text)
-        _finish(turn, turn._("Callback recorded. Thank you!"))
-
-
-def _on_owner_note_press(turn: Turn, press: Press) -> None:
-    if press.action == "skip":
-        _finish(turn, turn._("Thank you for your feedback!"))
-    else:
-        _ask_owner_note(turn)
-
-
-def _on_caller_note_press(turn: Turn, press: Press) -> None:
-    if press.action == "skip":
-        _finish(turn, turn._("Callback recorded. Thank you!"))
-    else:
-        _ask_caller_note(turn)
-
-
-def _finish(turn: Turn, text: str) -> None:
-    turn.goto(IDLE, {})
-    turn.say(text)
-    show_menu(turn)
-
-
-register(Step(OWNER_NOTE_STEP, _ask_owner_note, _on_owner_note, _on_owner_note_press))
-register(Step(CALLER_NOTE_STEP, _ask_caller_note, _on_caller_note, _on_caller_note_press))
+OWNER_NOTE = NoteStep(
+    "cb_owner_note",
+    N_("Thank you! Would you like to add a comment? Type it now, or press No comment."),
+    N_("No comment"),
+    N_("Thank you for your feedback!"),
+)
+CALLER_NOTE = NoteStep(
+    "cb_caller_note",
+    N_("Recorded. Type a short note on the call (what the owner said), or press No note."),
+    N_("No note"),
+    N_("Callback recorded. Thank you!"),
+)
+for _note in (OWNER_NOTE, CALLER_NOTE):
+    register(Step(_note.name, _note.ask, _note.on_input, _note.on_press))
 
 EFFECTS: dict[str, TimerEffect] = {
     records.SURVEY: TimerEffect(send_survey, owner_facing=True),

@@ -13,6 +13,7 @@ from handlers.notify import queue_for_people, queue_for_person
 from handlers.signoff import done_buttons
 from handlers.timed import Due, TimerEffect
 from store import promises
+from store.board import NOT_ON_SITE
 from store.jobs import act
 from store.models import Order, Person
 from store.order_states import OrderAction, OrderStatus
@@ -20,7 +21,6 @@ from store.quotes import supervisors_of
 from store.staff import people_with_role
 from store.timers import schedule
 
-NOT_YET_ON_SITE = (OrderStatus.SUBMITTED, OrderStatus.CLAIMED, OrderStatus.ON_THE_WAY)
 ACCEPTED_NOTICE = "done_accepted_notice"
 
 
@@ -75,7 +75,7 @@ def unclaimed_alert(due: Due) -> None:
 def urgent_not_on_site(due: Due) -> None:
     """An urgent repair is not on site 30 minutes after it was reported (R3)."""
     order = _order(due)
-    if order is None or not order.urgent or order.status not in NOT_YET_ON_SITE:
+    if order is None or not order.urgent or order.status not in NOT_ON_SITE:
         return
     holder = order.assignee
 
@@ -100,7 +100,7 @@ def remind_engineer(due: Due) -> None:
     """The holder of a booked visit is reminded shortly before it starts."""
     order = _order(due)
     engineer = order.assignee if order is not None else None
-    if order is None or engineer is None or order.status not in NOT_YET_ON_SITE:
+    if order is None or engineer is None or order.status not in NOT_ON_SITE:
         return
     if order.visit_start is None or order.visit_end is None:
         return
@@ -119,7 +119,7 @@ def remind_engineer(due: Due) -> None:
 def remind_owner(due: Due) -> None:
     """The owner is reminded the evening before a booked visit."""
     order = _order(due)
-    if order is None or order.status not in NOT_YET_ON_SITE or order.visit_start is None:
+    if order is None or order.status not in NOT_ON_SITE or order.visit_start is None:
         return
     if order.visit_end is None:
         return

@@ -7,10 +7,6 @@ from functools import cache
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from sqlalchemy.orm import Session
 
 from handlers.i18n import Translate, translator
@@ -89,6 +85,8 @@ def digest_text(figures: DailyFigures, language: str) -> str:
 @cache
 def cjk_font() -> str | None:
     """The name of an installed font that can draw Chinese, or None."""
+    from matplotlib import font_manager
+
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 
@@ -102,6 +100,11 @@ def digest_chart(figures: DailyFigures, language: str) -> bytes:
 
     Labels are in the manager's language when a CJK-capable font is installed for Chinese;
     otherwise the chart falls back to English rather than drawing empty boxes."""
+    # matplotlib takes most of a second to import: only processes that draw a chart pay it
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     font = cjk_font()
     _: Translate = translator(language) if language == "en" or font else _english
     series = (

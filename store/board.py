@@ -5,13 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import Order, Person
 from store.order_states import OPEN, OrderStatus
 
 URGENT_ARRIVAL = timedelta(minutes=30)  # R3
+# nobody is on site yet: what R3 and booked visits are measured against
+NOT_ON_SITE = (OrderStatus.SUBMITTED, OrderStatus.CLAIMED, OrderStatus.ON_THE_WAY)
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """Overdue: nobody on site yet, and an urgent order older than 30 minutes (R3) or a booked
+    visit whose start has passed."""
+    return and_(
+        Order.status.in_([s.value for s in NOT_ON_SITE]),
+        or_(
+            and_(Order.urgent.is_(True), Order.created_at < now - URGENT_ARRIVAL),
+            and_(Order.visit_start.is_not(None), Order.visit_start < now),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -76,19 +90,9 @@ def board(session: Session, now: datetime, limit: int = 20) -> Board:
             .limit(limit)
         )
     ]
-    not_there = [OrderStatus.SUBMITTED, OrderStatus.CLAIMED, OrderStatus.ON_THE_WAY]
     overdue = list(
         session.scalars(
-            select(Order.number)
-            .where(
-                Order.status.in_([s.value for s in not_there]),
-                or_(
-                    and_(Order.urgent.is_(True), Order.created_at < now - URGENT_ARRIVAL),
-                    and_(Order.visit_start.is_not(None), Order.visit_start < now),
-                ),
-            )
-            .order_by(Order.created_at)
-            .limit(limit)
+            select(Order.number).where(overdue_clause(now)).order_by(Order.created_at).limit(limit)
         )
     )
     by_status = {str(k): int(v) for k, v in counts.items()}

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from store import timers
+from store.board import URGENT_ARRIVAL as ON_SITE_WITHIN
 from store.models import Bill, Order
 from store.order_states import OrderAction
 
@@ -41,7 +42,7 @@ class TimerPolicy:
     reannounce_urgent: timedelta = timedelta(minutes=5)
     unclaimed_alert: timedelta = timedelta(minutes=30)
     unclaimed_alert_urgent: timedelta = timedelta(minutes=10)
-    urgent_arrival: timedelta = timedelta(minutes=30)  # R3
+    urgent_arrival: timedelta = ON_SITE_WITHIN  # R3
     engineer_before_visit: timedelta = timedelta(minutes=30)
     owner_evening: time = time(19, 0)  # the owner's reminder the evening before a visit
     done_reminder: timedelta = timedelta(hours=24)
@@ -68,15 +69,8 @@ class TimerPolicy:
         """`moment`, or the end of the quiet hours it falls in."""
         if not self.is_quiet(moment):
             return moment
-        local = moment.astimezone(self.timezone)
-        morning = local.replace(
-            hour=self.quiet_end.hour, minute=self.quiet_end.minute, second=0, microsecond=0
-        )
-        if morning <= local:
-            morning = (local + timedelta(days=1)).replace(
-                hour=self.quiet_end.hour, minute=self.quiet_end.minute, second=0, microsecond=0
-            )
-        return morning
+        morning = self.at_local(moment, self.quiet_end)
+        return morning if morning > moment else self.at_local(moment, self.quiet_end, days=1)
 
     def daytime(self, moment: datetime) -> datetime:
         """`moment` if it falls in the callback hours, else the next time they begin."""

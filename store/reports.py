@@ -27,14 +27,13 @@ from sqlalchemy import (
     extract,
     func,
     literal_column,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session, aliased
 
-from store.board import URGENT_ARRIVAL
+from store.board import URGENT_ARRIVAL, overdue_clause
 from store.models import Bill, Callback, Order, OrderEvent, Payment, Person, PriceItem, Unit
-from store.order_states import OPEN, OrderStatus
+from store.order_states import OPEN
 from store.price_list import CATEGORIES, SERVICE_CATEGORIES, is_service
 
 #: callback targets per month: every repair (R20), at least 30% of paid services (R23)
@@ -84,19 +83,6 @@ def _minutes(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return extract("epoch", later - earlier) / 60.0
     return (func.julianday(later) - func.julianday(earlier)) * 1440.0
-
-
-def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """Overdue as on the supervisor's board: nobody on site yet, and an urgent order older than
-    30 minutes (R3) or a booked visit whose start has passed."""
-    not_there = [OrderStatus.SUBMITTED, OrderStatus.CLAIMED, OrderStatus.ON_THE_WAY]
-    return and_(
-        Order.status.in_([s.value for s in not_there]),
-        or_(
-            and_(Order.urgent.is_(True), Order.created_at < now - URGENT_ARRIVAL),
-            and_(Order.visit_start.is_not(None), Order.visit_start < now),
-        ),
-    )
 
 
 # --- the daily digest (R52) ------------------------------------------------------------------
