@@ -23,6 +23,7 @@ from handlers.desk import Desk
 from handlers.inbox import handle_inbound
 from handlers.messages import Inbound
 from store import migrate
+from store.clock import system_clock
 from store.db import Database
 from store.models import Conversation, Unit
 from store.price_list import import_prices
@@ -72,7 +73,7 @@ def _dialog(db: Database, user: int, unit: str) -> list[Inbound | tuple[str, str
 def run(url: str, owners: int) -> None:
     """Drive `owners` complete dialogs and print the figures."""
     migrate.upgrade(url)
-    db = Database(url)
+    db = Database(url, system_clock)
     with db.unit_of_work() as uow:
         import_units(uow.session, EXAMPLES / "units.csv")
         import_prices(uow.session, EXAMPLES / "prices.csv")

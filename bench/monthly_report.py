@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from scheduler.digest import daily_digest
 from scheduler.monthly_report import write_monthly_workbook
 from store import migrate
+from store.clock import system_clock
 from store.db import Database
 from store.models import Base, Bill, Callback, Order, OrderEvent, Payment, Person, Unit
 from store.price_list import CATEGORIES, is_service
@@ -274,7 +275,7 @@ def _measure(work: Callable[[], Any], trace: bool) -> tuple[float, int, Any]:
 def run(url: str, size: int, workdir: Path) -> None:
     """Fill a fresh database with `size` orders and time the reports."""
     migrate.upgrade(url)
-    db = Database(url)
+    db = Database(url, system_clock)
     try:
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:

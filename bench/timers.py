@@ -24,6 +24,7 @@ from handlers.desk import Desk
 from handlers.timed import Due, TimerEffect
 from scheduler.sweeper import TimerSweeper
 from store import migrate
+from store.clock import system_clock
 from store.db import Database
 from store.models import OutboxMessage, Timer
 
@@ -81,7 +82,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate.upgrade(url)
-        db = Database(url)
+        db = Database(url, system_clock)
         desk = Desk(clock=lambda: NOW)
         sweeper = TimerSweeper(db, desk, {"bench": TimerEffect(_effect)}, batch=100)
         print(f"database: {db.engine.dialect.name}; {DUE} due per sweep")

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, load_settings, parse_department_groups
-from handlers.desk import Clock, Desk
+from handlers.desk import Desk
 from store import migrate
+from store.clock import Clock, system_clock
 from store.db import Database
-from store.models import utcnow
 from store.promises import POLICY_KEY
 
 
@@ -29,7 +29,7 @@ class Services:
 
 
 def bootstrap(
-    settings: Settings | None = None, *, clock: Clock = utcnow, upgrade: bool = True
+    settings: Settings | None = None, *, clock: Clock = system_clock, upgrade: bool = True
 ) -> Services:
     """Load settings, bring the schema up to date and wire the desk."""
     settings = settings or load_settings()
@@ -50,7 +50,7 @@ def bootstrap(
         timers=policy,
         clock=clock,
     )
-    db = Database(settings.database_url, info={POLICY_KEY: policy})
+    db = Database(settings.database_url, clock, info={POLICY_KEY: policy})
     return Services(settings=settings, db=db, desk=desk, clock=clock)
 
 

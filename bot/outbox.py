@@ -10,9 +10,9 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.background import Background
-from handlers.desk import Clock
 from handlers.messages import Outbound
 from store import outbox
+from store.clock import Clock
 from store.db import Database
 from store.models import OutboxMessage
 

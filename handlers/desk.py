@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from store.models import utcnow
+from store.clock import Clock, system_clock
 from store.promises import TimerPolicy
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -29,7 +26,7 @@ class Desk:
     callout_fee_fen: int = 0  # charged when the owner declines an on-site quote (R5)
     timers: TimerPolicy = field(default_factory=TimerPolicy)
     staff_channel: str = "telegram"  # staff groups live on Telegram, whatever owners use
-    clock: Clock = utcnow
+    clock: Clock = system_clock
 
     def now(self) -> datetime:
         """The current time (UTC, aware); tests pass a controllable clock."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from handlers.finance import METHOD_LABELS
 from handlers.i18n import Translate, translator
 from handlers.labels import N_, category_label
+from store.clock import session_now
 from store.reports import (
     REPAIR_CALLBACK_TARGET,
     SERVICE_CALLBACK_TARGET,
@@ -353,7 +354,7 @@ def write_monthly_workbook(
     (default: the current time), with days outstanding counted to `now`. `progress` is told
     (sheet, rows so far) every 10,000 rows and when each sheet is finished."""
     parse_month(month)
-    now = now or datetime.now(UTC)
+    now = now or session_now(session)
     _ = translator(language)
     book = Workbook(write_only=True)
 

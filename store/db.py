@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from store.clock import CLOCK_KEY, Clock, session_now, stamp_rows
 
 READ_ONLY = "propdesk_read_only"
 
@@ -59,6 +62,10 @@ class UnitOfWork:
         """Forget every uncommitted change."""
         self.session.rollback()
 
+    def now(self) -> datetime:
+        """"Now" by the desk's clock."""
+        return session_now(self.session)
+
     @property
     def dialect(self) -> str:
         """The database dialect name, e.g. "sqlite" or "postgresql"."""
@@ -71,11 +78,15 @@ UnitOfWorkFactory = Callable[[], AbstractContextManager[UnitOfWork]]
 class Database:
     """The desk's database: an engine and a factory of units of work."""
 
-    def __init__(self, url: str, info: dict[str, Any] | None = None) -> None:
+    def __init__(self, url: str, clock: Clock, info: dict[str, Any] | None = None) -> None:
         self.url = url
+        self.clock = clock
         self.engine = make_engine(url)
-        # `info` reaches every session, e.g. the timer policy the store's rules read
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info or {})
+        # `info` reaches every session: the desk's one clock, the timer policy the rules read
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={**(info or {}), CLOCK_KEY: clock}
+        )
+        stamp_rows(self._sessions)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

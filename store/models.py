@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store.clock import STAMP
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC that always comes back timezone-aware."""
@@ -44,9 +46,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+# timestamps written at insert (and on change) from the unit of work's clock (store.clock)
+STAMPED = {STAMP: "insert"}
+STAMPED_ON_CHANGE = {STAMP: "update"}
 
 
 class Base(DeclarativeBase):
@@ -83,7 +85,7 @@ class Person(Base):
     # "verified" when the phone matched the registry, "pending" until staff approve
     owner_status: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8), default="zh")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED)
 
     unit: Mapped[Unit | None] = relationship()
     identities: Mapped[list[Identity]] = relationship(back_populates="person")
@@ -128,7 +130,7 @@ class Conversation(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(Integer, default=0)
     language: Mapped[str | None] = mapped_column(String(8))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(info=STAMPED_ON_CHANGE)
 
 
 class PriceItem(Base):
@@ -167,7 +169,7 @@ class Order(Base):
     quoted_fen: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), index=True)
     department: Mapped[str] = mapped_column(String(20), default="engineering")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED, index=True)
     # the staff half (claim, card in the group); version makes staff buttons go stale
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column()
@@ -200,7 +202,7 @@ class StaffInvite(Base):
     role: Mapped[str] = mapped_column(String(20))
     department: Mapped[str | None] = mapped_column(String(20))
     name: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
@@ -212,7 +214,7 @@ class OrderEvent(Base):
     __tablename__ = "order_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(info=STAMPED)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     action: Mapped[str] = mapped_column(String(30))
     from_status: Mapped[str | None] = mapped_column(String(16))
@@ -252,7 +254,7 @@ class ProcessedUpdate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     update_id: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(info=STAMPED)
 
 
 class OutboxMessage(Base):
@@ -265,10 +267,10 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column()
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(info=STAMPED)
     lease_until: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED)
     sent_at: Mapped[datetime | None] = mapped_column()
     external_id: Mapped[str | None] = mapped_column(String(64))
 
@@ -288,7 +290,7 @@ class Bill(Base):
     paid_fen: Mapped[int] = mapped_column(Integer, default=0)
     # "unpaid" until paid_fen reaches amount_fen; reminders stop the moment it is "paid" (R27)
     status: Mapped[str] = mapped_column(String(10), default="unpaid")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED)
     paid_at: Mapped[datetime | None] = mapped_column()
     # payment reminders sent so far (R27); after the last one customer service asks why (R26)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
@@ -310,7 +312,7 @@ class Payment(Base):
     amount_fen: Mapped[int] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(12))  # cash, wechat, alipay, bank
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(info=STAMPED)
 
 
 class Timer(Base):
@@ -329,7 +331,7 @@ class Timer(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # a run that must happen once however many workers ask for it ("daily_digest:2026-11-22")
     once_key: Mapped[str | None] = mapped_column(String(60), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED)
     done_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
 
@@ -354,7 +356,7 @@ class Callback(Base):
     result: Mapped[str | None] = mapped_column(String(12))  # satisfied / average / unsatisfied
     comment: Mapped[str | None] = mapped_column(Text)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED, index=True)
     asked_at: Mapped[datetime | None] = mapped_column()
     taken_at: Mapped[datetime | None] = mapped_column()
     done_at: Mapped[datetime | None] = mapped_column()
@@ -403,6 +405,6 @@ class LinkCode(Base):
     code: Mapped[str] = mapped_column(String(6), index=True)  # unique among live codes
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))  # where it was asked for
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()

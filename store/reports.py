@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from store.board import URGENT_ARRIVAL, overdue_clause
+from store.clock import session_now
 from store.models import Bill, Callback, Order, OrderEvent, Payment, Person, PriceItem, Unit
 from store.order_states import OPEN
 from store.price_list import CATEGORIES, SERVICE_CATEGORIES, is_service
@@ -170,7 +171,7 @@ def daily_figures(
     - claim time: for orders claimed or assigned on the day, minutes from creation to their
       first claim of the day (mean in SQL, median over the day's rows).
     """
-    now = now or datetime.now(UTC)
+    now = now or session_now(session)
     start, end = day_range(day, tz)
     in_day = and_(OrderEvent.at >= start, OrderEvent.at < end)
 

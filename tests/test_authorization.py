@@ -116,8 +116,8 @@ CASES: dict[str, Case] = {
 
 def _world(db_url: str) -> World:
     upgrade(db_url)
-    db = Database(db_url)
-    desk = Desk(clock=lambda: MONDAY_MORNING, staff_groups=frozenset({str(STAFF_GROUP)}),
+    db = Database(db_url, lambda: MONDAY_MORNING)
+    desk = Desk(clock=db.clock, staff_groups=frozenset({str(STAFF_GROUP)}),
                 default_group=str(STAFF_GROUP))
     people: dict[str, int] = {}
     with db.unit_of_work() as uow:

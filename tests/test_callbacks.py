@@ -143,8 +143,8 @@ def test_paid_services_are_sampled_to_at_least_30_percent(db_url: str) -> None:
     """R23: whatever the dice say, each month's accepted service orders reach 30% callbacks;
     repairs always get one (R20)."""
     upgrade(db_url)
-    db = Database(db_url)
     start = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    db = Database(db_url, lambda: start)
     never = random.Random(1)
     never.random = lambda: 0.99  # type: ignore[method-assign]  # the dice never pick
     with db.unit_of_work() as uow:

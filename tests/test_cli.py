@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from store.db import Database
 from store.models import PriceItem, Unit
-from tests.harness import EXAMPLES
+from tests.harness import EXAMPLES, MONDAY_MORNING, FakeClock
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def env_db(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> str:
 
 
 def _count(url: str, model: type) -> int:
-    db = Database(url)
+    db = Database(url, FakeClock(MONDAY_MORNING))
     try:
         with db.unit_of_work() as uow:
             return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select, text
 
+from tests.harness import MONDAY_MORNING, FakeClock
+
 metadata = MetaData()
 tickets = Table(
     "tickets",
@@ -76,7 +78,7 @@ def test_a_long_read_does_not_block_writers(db_url: str) -> None:
     from store.models import Unit
 
     upgrade(db_url)
-    db = Database(db_url)
+    db = Database(db_url, FakeClock(MONDAY_MORNING))
     done = threading.Event()
     with db.read_only() as reader:
         assert reader.query(Unit).count() == 0

@@ -111,8 +111,8 @@ async def test_outsiders_cannot_claim(fake_tg: FakeTelegram, bot: Bot, alice: Ow
 def test_twenty_simultaneous_claims_have_one_winner(db_url: str) -> None:
     """20 engineers press Claim at the same instant: one wins, 19 hear who has it."""
     upgrade(db_url)
-    db = Database(db_url)
-    desk = Desk(clock=lambda: MONDAY_MORNING, staff_groups=frozenset({str(STAFF_GROUP)}),
+    db = Database(db_url, lambda: MONDAY_MORNING)
+    desk = Desk(clock=db.clock, staff_groups=frozenset({str(STAFF_GROUP)}),
                 default_group=str(STAFF_GROUP))
     from store.price_list import import_prices
     from store.units import import_units

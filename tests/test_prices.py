@@ -22,6 +22,7 @@ from store.price_list import (
     items_in,
     price_to_fen,
 )
+from tests.harness import MONDAY_MORNING, FakeClock
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HEADER = "code,category,name_zh,name_en,unit,price\n"
@@ -31,7 +32,7 @@ HEADER = "code,category,name_zh,name_en,unit,price\n"
 def db(db_url: str) -> Iterator[Database]:
     """A migrated, empty database."""
     upgrade(db_url)
-    database = Database(db_url)
+    database = Database(db_url, FakeClock(MONDAY_MORNING))
     yield database
     database.dispose()
 

@@ -403,7 +403,7 @@ class DirectChat:
 def direct(db_url: str) -> Iterator[DirectChat]:
     """Alice, registered, in a repair draft, on a database with the example estate."""
     migrate.upgrade(db_url)
-    db = Database(db_url)
+    db = Database(db_url, FakeClock(MONDAY_MORNING))
     with db.unit_of_work() as uow:
         assert import_units(uow.session, EXAMPLES / "units.csv").ok
         assert import_prices(uow.session, EXAMPLES / "prices.csv").ok

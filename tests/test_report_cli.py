@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from bot.cli import EXIT_FAILED, EXIT_OK, main
 from store import migrate
 from store.db import Database
+from tests.harness import MONDAY_MORNING, FakeClock
 from tests.test_reports_daily import TZ, seed
 
 
@@ -22,7 +23,7 @@ def env_db(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> str:
     monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
     monkeypatch.setenv("PROPDESK_TIMEZONE", "Asia/Shanghai")
     migrate.upgrade(db_url)
-    db = Database(db_url)
+    db = Database(db_url, FakeClock(MONDAY_MORNING))
     try:
         with db.unit_of_work() as uow:
             seed(uow.session)

@@ -15,6 +15,7 @@ from store import migrate
 from store.db import Database
 from store.models import Bill, Callback, Order, OrderEvent, Payment, Person, Unit
 from store.reports import CategoryDay, daily_figures, day_range, is_service
+from tests.harness import MONDAY_MORNING, FakeClock
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 22)
@@ -200,7 +201,7 @@ def seed(session: Session) -> None:
 def db(db_url: str) -> Iterator[Database]:
     """A migrated database holding the seeded estate."""
     migrate.upgrade(db_url)
-    database = Database(db_url)
+    database = Database(db_url, FakeClock(MONDAY_MORNING))
     with database.unit_of_work() as uow:
         seed(uow.session)
         uow.commit()

@@ -22,6 +22,7 @@ from store.reports import (
     monthly_statistics,
     parse_month,
 )
+from tests.harness import MONDAY_MORNING, FakeClock
 from tests.test_reports_daily import TZ, local, seed
 
 MONTH = "2026-11"
@@ -33,7 +34,7 @@ NOW = local(12, 1, 10)
 def db(db_url: str) -> Iterator[Database]:
     """A migrated database holding the seeded estate."""
     migrate.upgrade(db_url)
-    database = Database(db_url)
+    database = Database(db_url, FakeClock(MONDAY_MORNING))
     with database.unit_of_work() as uow:
         seed(uow.session)
         uow.commit()

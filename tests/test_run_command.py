@@ -15,7 +15,7 @@ from store.db import Database
 from store.price_list import import_prices
 from store.units import import_units
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import EXAMPLES
+from tests.harness import EXAMPLES, MONDAY_MORNING, FakeClock
 
 
 def test_run_polls_answers_and_stops_on_sigterm(
@@ -33,7 +33,7 @@ def test_run_polls_answers_and_stops_on_sigterm(
     monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
     monkeypatch.chdir(tmp_path)
     assert main(["db", "upgrade"]) == 0
-    db = Database(db_url)
+    db = Database(db_url, FakeClock(MONDAY_MORNING))
     with db.unit_of_work() as uow:
         assert import_units(uow.session, EXAMPLES / "units.csv").ok
         assert import_prices(uow.session, EXAMPLES / "prices.csv").ok

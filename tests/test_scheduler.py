@@ -17,7 +17,16 @@ from store.db import Database
 from store.migrate import upgrade
 from store.models import Order, Timer
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import Bot, FakeClock, Owner, seed_examples, staff_member, start_bot, sweep
+from tests.harness import (
+    MONDAY_MORNING,
+    Bot,
+    FakeClock,
+    Owner,
+    seed_examples,
+    staff_member,
+    start_bot,
+    sweep,
+)
 from tests.test_jobs import submit_urgent_public_repair
 from tests.test_promises import said_to
 
@@ -95,7 +104,7 @@ async def test_two_bot_processes_never_send_a_timer_twice(
         for bot in bots:
             await bot.stop()
     assert len(said_to(fake_tg, sup.chat_id, "Urgent", number)) == 60
-    with Database(db_url).unit_of_work() as uow:
+    with Database(db_url, clock).unit_of_work() as uow:
         done = uow.session.scalars(select(Timer).where(Timer.kind == "urgent_arrival")).all()
         ran = [t for t in done if t.status == "done"]
         assert len(ran) == 60 and all(t.attempts == 1 for t in ran)
@@ -105,7 +114,7 @@ async def test_two_bot_processes_never_send_a_timer_twice(
 def test_reports_are_planned_once_per_period(db_url: str) -> None:
     """The 08:30 digest for yesterday and the monthly report on the 1st, however often asked."""
     upgrade(db_url)
-    db = Database(db_url)
+    db = Database(db_url, FakeClock(MONDAY_MORNING))
     times = ReportTimes(ZoneInfo("Asia/Shanghai"))
     early = datetime(2026, 12, 1, 0, 29, tzinfo=UTC)  # 08:29 on 1 Dec in Shanghai
     with db.unit_of_work() as uow:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from bot.cli import EXIT_FAILED, EXIT_OK, main
 from store.models import PersonRole
 from store.staff import create_invite
 from tests.fake_telegram import FakeTelegram, TgChat, TgUser
-from tests.harness import STAFF_GROUP, Bot, FakeClock, Owner
+from tests.harness import MONDAY_MORNING, STAFF_GROUP, Bot, FakeClock, Owner
 
 
 def _invite(bot: Bot, role: str, department: str | None = None) -> str:
@@ -96,12 +96,12 @@ def test_cli_invite_list_revoke(
     from store.people import add_person
     from store.staff import redeem_invite
 
-    db = Database(db_url)
+    db = Database(db_url, FakeClock(MONDAY_MORNING))
     with db.unit_of_work() as uow:
         person = add_person(
             uow.session, channel="telegram", external_id="42", name="Boss", language="zh"
         )
-        assert redeem_invite(uow.session, code, person, datetime.now(UTC)) is not None
+        assert redeem_invite(uow.session, code, person, db.clock()) is not None
         uow.commit()
         person_id = person.id
     db.dispose()

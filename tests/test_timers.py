@@ -54,8 +54,8 @@ EFFECTS = {
 
 def _setup(db_url: str, now: datetime = T0) -> tuple[Database, Clock, TimerSweeper]:
     upgrade(db_url)
-    db = Database(db_url)
     clock = Clock(now)
+    db = Database(db_url, clock)
     return db, clock, TimerSweeper(db, Desk(clock=clock), EFFECTS, batch=10)
 
 
@@ -201,7 +201,7 @@ def test_many_workers_never_run_a_timer_twice(db_url: str) -> None:
     start = threading.Barrier(4)
 
     def work() -> None:
-        worker_db = Database(db_url)
+        worker_db = Database(db_url, lambda: T0)
         try:
             sweeper = TimerSweeper(worker_db, Desk(clock=lambda: T0), EFFECTS, batch=20)
             start.wait()

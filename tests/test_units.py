@@ -22,6 +22,7 @@ from store.units import (
     normalize_unit_code,
     similar_units,
 )
+from tests.harness import MONDAY_MORNING, FakeClock
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HEADER = "building,unit,room,owner_name,phones\n"
@@ -31,7 +32,7 @@ HEADER = "building,unit,room,owner_name,phones\n"
 def db(db_url: str) -> Iterator[Database]:
     """A migrated, empty database."""
     upgrade(db_url)
-    database = Database(db_url)
+    database = Database(db_url, FakeClock(MONDAY_MORNING))
     yield database
     database.dispose()
 

@@ -190,7 +190,7 @@ async def test_workers_share_one_token(
 ) -> None:
     """Four workers (own connections) asking at once: one fetch, the same token for all."""
     fake_wx.token_delay = 0.3
-    dbs = [Database(db_url) for _ in range(4)]
+    dbs = [Database(db_url, services.clock) for _ in range(4)]
     api = WeChatApi(fake_wx.base_url)
     try:
         keepers = [TokenKeeper(db, api, services.clock, APP_ID, APP_SECRET) for db in dbs]

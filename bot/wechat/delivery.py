@@ -20,10 +20,10 @@ from bot.wechat.api import (
 )
 from bot.wechat.render import menu_of, render
 from bot.wechat.token import TokenKeeper
-from handlers.desk import Clock
 from handlers.i18n import translator
 from handlers.messages import Outbound
 from store import wechat as store
+from store.clock import Clock
 from store.db import Database
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.wechat.api import ApiError, WeChatApi
-from handlers.desk import Clock
 from store import wechat as store
+from store.clock import Clock
 from store.db import Database
 
 log = logging.getLogger(__name__)
