@@ -4,7 +4,7 @@ an order or bill starts or cancels, in the same transaction as the change."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -57,6 +57,10 @@ class TimerPolicy:
     payment_max: int = 5
     quiet_start: time = time(21, 0)  # owner-facing messages wait for the morning
     quiet_end: time = time(8, 0)
+    complaint_classify: timedelta = timedelta(minutes=30)  # business time until supervisors hear
+    complaint_progress: timedelta = timedelta(hours=4)  # R33
+    complaint_progress_reminder: timedelta = timedelta(hours=3, minutes=30)
+    complaint_auto_close: timedelta = timedelta(hours=72)  # no answer: taken as resolved
 
     def is_quiet(self, moment: datetime) -> bool:
         """Whether a moment falls in the owners' quiet hours."""
@@ -79,6 +83,12 @@ class TimerPolicy:
             return moment
         days = 1 if local.time() >= self.callback_until else 0
         return self.at_local(moment, self.callback_from, days=days)
+
+    def days_later(self, moment: datetime, days: timedelta) -> datetime:
+        """`moment` moved by whole days on the local calendar: 20:00 stays 20:00 across a
+        daylight-saving change, where adding 72 hours would drift by one."""
+        local = moment.astimezone(self.timezone) + days  # same tzinfo: wall-clock arithmetic
+        return local.astimezone(UTC)
 
     def at_local(self, moment: datetime, clock: time, days: int = 0) -> datetime:
         """The local `clock` time on the day of `moment` (plus `days`)."""
@@ -182,7 +192,7 @@ def bill_opened(session: Session, bill: Bill, at: datetime) -> None:
 def next_payment_reminder(session: Session, bill: Bill, sent: int, at: datetime) -> None:
     """After reminder `sent`: the next one in a few days, or customer service follows up."""
     policy = policy_of(session)
-    due = policy.owner_time(at + policy.payment_every)
+    due = policy.owner_time(policy.days_later(at, policy.payment_every))
     if sent < policy.payment_max:
         timers.schedule(session, PAYMENT_REMINDER, bill.id, due, {"n": sent + 1})
     else:

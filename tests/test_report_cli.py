@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from openpyxl import load_workbook
 
 from bot.cli import EXIT_FAILED, EXIT_OK, main
 from store import migrate
 from store.db import Database
 from tests.harness import MONDAY_MORNING, FakeClock
-from tests.test_reports_daily import TZ, seed
+from tests.test_reports_daily import seed
 
 
 @pytest.fixture
@@ -49,11 +50,13 @@ def test_daily_digest_of_a_given_day(
 def test_daily_digest_defaults_to_yesterday_in_chinese(
     env_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without --date: yesterday in the property's time zone, in the desk's language (zh)."""
-    assert main(["report", "daily"]) == EXIT_OK
+    """Without --date: yesterday in the property's time zone, in the desk's language (zh).
+    The CLI runs on the machine's clock; at 00:30 on 1 March in Shanghai (still 29 February in
+    UTC) yesterday is the leap day."""
+    with time_machine.travel(datetime(2028, 2, 29, 16, 30, tzinfo=UTC), tick=False):
+        assert main(["report", "daily"]) == EXIT_OK
     out = capsys.readouterr().out
-    yesterday = (datetime.now(UTC).astimezone(TZ) - timedelta(days=1)).date()
-    assert yesterday.isoformat() in out and re.search(r"[\u4e00-\u9fff]", out)
+    assert "2028-02-29" in out and re.search(r"[\u4e00-\u9fff]", out)
 
 
 @pytest.mark.parametrize("bad", ["2026-13-01", "22/11/2026", "yesterday", "20261122"])
