@@ -47,8 +47,10 @@ class DeskScheduler:
         scheduler.add_job(
             self.plan_and_sweep, "date", id="catch-up", misfire_grace_time=None
         )  # reports and timers that fell due while the bot was down
+        # each sweep also plans the reports, so they follow the desk's clock: the cron jobs
+        # below only wake the desk on the dot when that clock is the wall clock
         scheduler.add_job(
-            self.sweep_now,
+            self.plan_and_sweep,
             IntervalTrigger(seconds=self.sweep_seconds),
             id="sweep",
             max_instances=1,

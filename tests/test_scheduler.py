@@ -173,3 +173,23 @@ async def test_progress_watch_escalates_step_by_step(
         uow.commit()
     clock.advance(timedelta(days=2))
     assert await sweep(bot) == {}
+
+
+async def test_reports_follow_the_desk_clock_not_the_wall_clock(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
+) -> None:
+    """The running scheduler plans the digest when the desk's clock passes 08:30, whatever the
+    machine's clock says (issue 9): a day later by the desk, Monday's digest reaches the manager
+    once, with nobody planning by hand (R52)."""
+    bot = await start_bot(fake_tg, db_url, clock, **FAST)
+    seed_examples(bot.services)
+    try:
+        mgr = await staff_member(fake_tg, bot, TgUser(5405, "Manager Qian", "en"), "manager")
+        await asyncio.sleep(0.5)  # a few sweeps: Sunday's digest went out before she joined
+        assert not said_to(fake_tg, mgr.chat_id, "2026-11-23")
+        clock.advance(timedelta(days=1))  # Tuesday 09:30 by the desk
+        await wait_for(lambda: said_to(fake_tg, mgr.chat_id, "2026-11-23"))
+        await asyncio.sleep(1.0)  # several more sweeps
+    finally:
+        await bot.stop()
+    assert len(said_to(fake_tg, mgr.chat_id, "📊 Daily digest for 2026-11-23")) == 1
