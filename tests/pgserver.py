@@ -141,16 +141,27 @@ def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
     return str(data_dir).encode() in cmdline
 
 
+def _file_system_now(base: Path) -> float:
+    """"Now" as the kernel stamps files: under libfaketime (the moved-clock CI run) time.time()
+    is far from the folders' mtimes, and every folder would look stale."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=base) as probe:
+            return os.stat(probe.name).st_mtime
+    except OSError:
+        return time.time()
+
+
 def _sweep_stale_dirs() -> None:
     """Remove cluster folders of earlier runs whose test process no longer exists."""
     for base in {*_base_dirs(), Path(tempfile.gettempdir())}:
+        now = _file_system_now(base)
         for d in base.glob(_DIR_PREFIX + "*"):
             try:
                 owner = int((d / _OWNER_FILE).read_text().strip())
             except (OSError, ValueError):
                 # No owner file: another run may be creating it right now; only remove old ones.
                 with contextlib.suppress(OSError):
-                    if time.time() - d.stat().st_mtime > 3600:
+                    if now - d.stat().st_mtime > 3600:
                         shutil.rmtree(d, ignore_errors=True)
                 continue
             if _pid_alive(owner):
