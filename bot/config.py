@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # Telegram's limits, kept by the outbox sender's lanes (0: no limit)
+    telegram_chat_per_second: float = Field(default=1.0, ge=0)
+    telegram_group_per_minute: float = Field(default=20.0, ge=0)
+    telegram_overall_per_second: float = Field(default=30.0, ge=0)
     callout_fee_yuan: float = Field(default=0, ge=0, le=10_000)  # charged when a quote is declined
     # WeChat Official Account (bot/wechat); the channel is on when app id and token are set
     wechat_app_id: str = ""

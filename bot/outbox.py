@@ -1,13 +1,27 @@
-"""The outbox sender: delivers queued messages through a channel, with retries, in chat order."""
+"""The outbox sender: every chat a lane of its own, in order, at its own pace; one overall
+budget shared fairly, interactive replies first.
+
+Telegram limits a bot per chat (about 1 message a second in a private chat, 20 a minute in a
+group) and overall (about 30 a second). A lane holds one chat's leased rows and sends them one
+after another, waiting for its own chat's bucket alone (a busy group never holds anyone else
+up), then for a token of the overall budget, which goes to the most urgent waiting lane
+(interactive replies, then job cards, reminders, reports) and, among equals, in turn. The
+rows a lane holds stay leased while it works: a keeper renews the leases, and every record
+is fenced by the lease token (store.outbox), so two workers never send a row twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
-from collections import defaultdict
-from dataclasses import dataclass
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.background import Background
 from handlers.messages import Outbound
@@ -60,42 +74,193 @@ def backoff_seconds(attempts: int) -> float:
     return float(min(2 ** max(attempts, 0), 300))
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How fast the sender may go, as token buckets: per private chat, per group, overall
+    (a rate of 0 means no limit)."""
+
+    private_per_second: float = 1.0
+    private_burst: int = 3  # a turn's notice and question go out together
+    group_per_second: float = 20 / 60
+    group_burst: int = 3  # so no minute ever sees much more than 20
+    overall_per_second: float = 30.0
+    overall_burst: int = 10
+
+
+TELEGRAM_LIMITS = Limits()
+UNPACED = Limits(0, 1, 0, 1, 0, 1)
+
+
+def is_group(chat_id: str) -> bool:
+    """Telegram groups, supergroups and channels have negative ids."""
+    return chat_id.startswith("-")
+
+
+def priority_of(chat_id: str, payload: dict[str, Any]) -> int:
+    """Who goes first when the overall budget is short: interactive replies, then job cards
+    (and anything else to a group), reminders (rows written by timers), reports (files)."""
+    if payload.get("upload"):
+        return outbox.REPORT
+    if is_group(chat_id):
+        return outbox.CARD
+    return int(payload.get("priority", outbox.INTERACTIVE))
+
+
+class Bucket:
+    """A token bucket on monotonic time: `rate` tokens a second, at most `burst` saved up."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(max(burst, 1))
+        self.tokens = self.burst
+        self.at = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+
+    def wait_seconds(self) -> float:
+        """How long until a token is there (0: now)."""
+        self._refill()
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        """Spend a token (callers wait for `wait_seconds()` first)."""
+        self._refill()
+        self.tokens -= 1
+
+    def idle(self) -> bool:
+        """Full again: nothing to remember about this chat."""
+        self._refill()
+        return self.tokens >= self.burst
+
+    async def acquire(self) -> None:
+        """Wait for a token and spend it."""
+        while (wait := self.wait_seconds()) > 0:
+            await asyncio.sleep(wait)
+        self.take()
+
+
+class Budget:
+    """The overall budget: one token a message; the waiting lane of the best (lowest) priority
+    gets the next token, lanes of equal priority in the order they asked."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.bucket = Bucket(rate, burst) if rate > 0 else None
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._turn = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def take(self, priority: int) -> None:
+        """Wait for this lane's turn and a token."""
+        if self.bucket is None:
+            return
+        if not self._waiting and self.bucket.wait_seconds() == 0:
+            self.bucket.take()
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._turn), future))
+        self._arm()
+        await future  # cancelling the lane cancels the future: _grant skips it
+
+    def _arm(self) -> None:
+        if self._timer is None and self._waiting and self.bucket is not None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.bucket.wait_seconds(), self._grant)
+
+    def _grant(self) -> None:
+        self._timer = None
+        bucket = self.bucket
+        assert bucket is not None
+        while self._waiting and bucket.wait_seconds() == 0:
+            _, _, future = heapq.heappop(self._waiting)
+            if future.done():
+                continue
+            bucket.take()
+            future.set_result(None)
+        self._arm()
+
+
+@dataclass(eq=False)
+class _Lane:
+    """One chat's leased rows, sent in order by one task."""
+
+    chat_id: str
+    pace: Bucket | None
+    rows: deque[OutboxMessage] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
+    busy: bool = False  # sending or recording: let it finish when stopping
+    lost: bool = False  # another worker took the chat over: drop what is left
+
+
+def _lease_seconds() -> float:
+    return outbox.LEASE.total_seconds()
+
+
 class OutboxSender:
-    """Claims due outbox rows and delivers them; chats in parallel, each chat in order."""
+    """Claims due outbox rows a chat at a time and delivers each chat in its own lane."""
 
     def __init__(
-        self, db: Database, deliverer: Deliverer, clock: Clock, poll_seconds: float = 1.0
+        self,
+        db: Database,
+        deliverer: Deliverer,
+        clock: Clock,
+        poll_seconds: float = 1.0,
+        limits: Limits = TELEGRAM_LIMITS,
     ) -> None:
         self.db = db
         self.deliverer = deliverer
         self.clock = clock
         self.poll_seconds = poll_seconds
+        self.limits = limits
+        self.budget = Budget(limits.overall_per_second, limits.overall_burst)
         self._wake = asyncio.Event()
         self._runner = Background("outbox-sender", self._loop)
+        self._keeper = Background("outbox-leases", self._keep_leases)
         self._stopping = False
+        self._lanes: dict[str, _Lane] = {}
+        self._paces: dict[str, Bucket] = {}
+        # claims, records and renewals of this sender take turns: a record never races the
+        # renewal that changes its token
+        self._ledger = asyncio.Lock()
+        self._renewed_at = time.monotonic()
 
     def notify(self) -> None:
         """Something new is in the outbox: deliver it now rather than at the next poll."""
         self._wake.set()
 
     def start(self) -> None:
-        """Run the delivery loop in the background."""
+        """Run the delivery loop and the lease keeper in the background."""
         self._stopping = False
         self._runner.start()
+        self._keeper.start()
 
-    async def stop(self) -> None:
-        """Finish the batch in hand (up to 10 s), then stop; the rest waits for the next start."""
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish the messages being sent (up to `grace` s), give the rest back, then stop."""
         self._stopping = True
         self._wake.set()
-        await self._runner.stop(grace=10.0)
+        await self._runner.stop(grace=grace)
+        lanes = list(self._lanes.values())
+        for lane in lanes:
+            if lane.task is not None and not lane.busy:
+                lane.task.cancel()  # waiting for its pace or the budget: nothing in flight
+        tasks = [lane.task for lane in lanes if lane.task is not None]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        await self._keeper.stop()
 
     async def _loop(self) -> None:
         while not self._stopping:
             try:
                 while not self._stopping and await self.send_due():
                     pass
-            except Exception:  # keep delivering whatever happens to one batch
-                log.exception("outbox batch failed")
+            except Exception:  # keep delivering whatever happens to one claim
+                log.exception("outbox claim failed")
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except TimeoutError:
@@ -103,31 +268,95 @@ class OutboxSender:
             self._wake.clear()
 
     async def send_due(self) -> int:
-        """Deliver one batch of due messages; return how many were attempted."""
-        rows = await asyncio.to_thread(self._claim)
-        if not rows:
-            return 0
-        by_chat: dict[str, list[OutboxMessage]] = defaultdict(list)
+        """Lease the due rows of chats nobody holds and hand each chat to its lane; returns how
+        many rows were leased (the lanes send them on their own)."""
+        rows = await self._claim(None)
         for row in rows:
-            by_chat[row.chat_id].append(row)
-        counts = await asyncio.gather(*(self._send_chat(chat) for chat in by_chat.values()))
-        return sum(counts)
-
-    def _claim(self) -> list[OutboxMessage]:
-        with self.db.unit_of_work() as uow:
-            rows = outbox.claim_due(uow.session, self.deliverer.channel, self.clock())
-            uow.commit()
-            return rows
-
-    async def _send_chat(self, rows: list[OutboxMessage]) -> int:
-        for index, row in enumerate(rows):
-            result = await self._deliver(row)
-            await asyncio.to_thread(self._record, row, result)
-            if not isinstance(result, Delivered):
-                rest = [r.id for r in rows[index + 1 :]]
-                await asyncio.to_thread(self._release, rest)
-                return index + 1
+            lane = self._lanes.get(row.chat_id) or self._open_lane(row.chat_id)
+            held = next((r for r in lane.rows if r.id == row.id), None)
+            if held is not None:  # our own lease had run out and we took it again
+                held.lease_until = row.lease_until
+            else:
+                lane.rows.append(row)
         return len(rows)
+
+    def _open_lane(self, chat_id: str) -> _Lane:
+        lane = _Lane(chat_id, self._pace(chat_id))
+        self._lanes[chat_id] = lane
+        lane.task = asyncio.create_task(self._run_lane(lane), name=f"outbox-lane:{chat_id}")
+        return lane
+
+    def _pace(self, chat_id: str) -> Bucket | None:
+        """The chat's own bucket, kept between lanes (a group's minute outlives a lane)."""
+        limits = self.limits
+        rate, burst = (
+            (limits.group_per_second, limits.group_burst)
+            if is_group(chat_id)
+            else (limits.private_per_second, limits.private_burst)
+        )
+        if rate <= 0:
+            return None
+        if len(self._paces) > 4096:
+            for key in [k for k, b in self._paces.items() if b.idle() and k not in self._lanes]:
+                del self._paces[key]
+        return self._paces.setdefault(chat_id, Bucket(rate, burst))
+
+    async def _run_lane(self, lane: _Lane) -> None:
+        try:
+            while not self._stopping and not lane.lost:
+                if not lane.rows:
+                    lane.busy = True
+                    try:
+                        lane.rows.extend(await self._claim(lane.chat_id))
+                    finally:
+                        lane.busy = False
+                    if not lane.rows:
+                        return  # the chat is done; the next claim opens a new lane
+                    continue
+                if not await self._send_head(lane):
+                    return
+        except Exception:
+            log.exception("outbox lane of chat %s failed", lane.chat_id)
+        finally:
+            self._close_lane(lane)
+
+    async def _send_head(self, lane: _Lane) -> bool:
+        """Send the lane's first row when its chat and the budget allow; False ends the lane."""
+        row = lane.rows[0]
+        if lane.pace is not None:
+            await lane.pace.acquire()  # over its own limit, a chat waits alone
+        await self.budget.take(priority_of(row.chat_id, row.payload))
+        if self._stopping or lane.lost:
+            return False
+        if time.monotonic() - self._renewed_at > _lease_seconds() / 2:
+            await self.renew_leases()  # the keeper fell behind: never send on a stale lease
+            if lane.lost:
+                return False
+        lane.busy = True
+        try:
+            result = await self._deliver(row)
+            kept = await self._record(row, result)
+        finally:
+            lane.busy = False
+        lane.rows.popleft()
+        self._log_outcome(row, result, kept)
+        if not kept:
+            lane.lost = True
+            return False
+        return isinstance(result, Delivered)  # after a failure the chat waits, in order
+
+    def _close_lane(self, lane: _Lane) -> None:
+        """Forget the lane; rows it leased but never tried go back (synchronously: this may
+        run in a cancelled task)."""
+        if self._lanes.get(lane.chat_id) is lane:
+            del self._lanes[lane.chat_id]
+        leftovers = [] if lane.lost else list(lane.rows)
+        lane.rows.clear()
+        if leftovers:
+            try:
+                self._give_back(leftovers)
+            except Exception:  # they come free when their lease runs out
+                log.exception("could not give back outbox rows of chat %s", lane.chat_id)
 
     async def _deliver(self, row: OutboxMessage) -> DeliveryResult:
         try:
@@ -136,20 +365,104 @@ class OutboxSender:
             log.exception("delivering outbox row %s failed", row.id)
             return RetryLater(None, repr(exc))
 
-    def _record(self, row: OutboxMessage, result: DeliveryResult) -> None:
-        now = self.clock()
+    @staticmethod
+    def _log_outcome(row: OutboxMessage, result: DeliveryResult, kept: bool) -> None:
+        """One line per failure, never a traceback: the outbox retries by itself."""
+        if not kept:
+            log.warning(
+                "outbox row %s of chat %s: lease lost to another worker", row.id, row.chat_id
+            )
+        elif isinstance(result, RetryLater):
+            if result.after_seconds is not None:
+                log.info(
+                    "chat %s: retry_after %.0f s (%s); message %s waits, the chat in order",
+                    row.chat_id,
+                    result.after_seconds,
+                    result.error,
+                    row.id,
+                )
+            else:
+                log.info(
+                    "chat %s: message %s failed for now (%s)", row.chat_id, row.id, result.error
+                )
+        elif isinstance(result, Undeliverable):
+            log.warning("chat %s: message %s undeliverable (%s)", row.chat_id, row.id, result.error)
+
+    # --- the database side: every call takes its turn on the ledger ------------------------
+
+    async def _claim(self, chat_id: str | None) -> list[OutboxMessage]:
+        async with self._ledger:
+            return await asyncio.to_thread(self._claim_rows, chat_id)
+
+    def _claim_rows(self, chat_id: str | None) -> list[OutboxMessage]:
         with self.db.unit_of_work() as uow:
+            rows = outbox.claim_due(
+                uow.session, self.deliverer.channel, self.clock(), chat_id=chat_id
+            )
+            uow.commit()
+            return rows
+
+    async def _record(self, row: OutboxMessage, result: DeliveryResult) -> bool:
+        async with self._ledger:
+            return await asyncio.to_thread(self._write_record, row, result)
+
+    def _write_record(self, row: OutboxMessage, result: DeliveryResult) -> bool:
+        """Record the outcome under the row's lease token; False when the lease was lost."""
+        now = self.clock()
+        token = row.lease_until
+        assert token is not None
+        with self.db.unit_of_work() as uow:
+            session = uow.session
             if isinstance(result, Delivered):
-                outbox.mark_sent(uow.session, row.id, now, result.external_id)
+                kept = outbox.mark_sent(session, row.id, token, now, result.external_id)
             elif isinstance(result, Undeliverable) or row.attempts + 1 >= MAX_ATTEMPTS:
-                outbox.mark_failed(uow.session, row.id, result.error)
+                kept = outbox.mark_failed(session, row.id, token, result.error)
             else:
                 wait = result.after_seconds
                 delay = wait if wait is not None else backoff_seconds(row.attempts)
-                outbox.reschedule(uow.session, row.id, now + timedelta(seconds=delay), result.error)
+                when = now + timedelta(seconds=delay)
+                kept = outbox.reschedule(session, row.id, token, when, result.error)
+            uow.commit()
+            return kept
+
+    def _give_back(self, rows: Sequence[OutboxMessage]) -> None:
+        with self.db.unit_of_work() as uow:
+            for token in {r.lease_until for r in rows}:
+                if token is not None:
+                    ids = [r.id for r in rows if r.lease_until == token]
+                    outbox.release(uow.session, ids, token)
             uow.commit()
 
-    def _release(self, ids: list[int]) -> None:
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(_lease_seconds() / 4)
+            try:
+                await self.renew_leases()
+            except Exception:  # the next round tries again; a record checks its token anyway
+                log.exception("renewing outbox leases failed")
+
+    async def renew_leases(self) -> None:
+        """Extend the lease of every row this sender holds; a lane whose rows were taken over
+        (it stalled past its lease) stops."""
+        async with self._ledger:
+            held = [row for lane in self._lanes.values() for row in lane.rows]
+            kept = await asyncio.to_thread(self._renew, held) if held else set()
+            self._renewed_at = time.monotonic()
+        for lane in list(self._lanes.values()):
+            if any(row.id not in kept for row in lane.rows):
+                log.warning("outbox: chat %s was taken over by another worker", lane.chat_id)
+                lane.lost = True
+
+    def _renew(self, rows: Sequence[OutboxMessage]) -> set[int]:
+        new_token = self.clock() + outbox.LEASE
+        kept: set[int] = set()
         with self.db.unit_of_work() as uow:
-            outbox.release(uow.session, ids)
+            for token in {r.lease_until for r in rows}:
+                if token is not None and token != new_token:
+                    ids = [r.id for r in rows if r.lease_until == token]
+                    kept |= outbox.renew(uow.session, ids, token, new_token)
             uow.commit()
+        for row in rows:
+            if row.id in kept:
+                row.lease_until = new_token
+        return kept

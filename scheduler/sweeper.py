@@ -10,6 +10,7 @@ from handlers.desk import Desk
 from handlers.timed import TimerEffect, kind_family, run_timer
 from store.db import Database
 from store.models import Timer
+from store.outbox import PRIORITY_KEY, REMINDER
 from store.timers import claim_due, record_failure
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class TimerSweeper:
         try:
             prepared = self._prepare(timer_id, kind)
             with self.db.unit_of_work() as uow:
+                uow.session.info[PRIORITY_KEY] = REMINDER  # owners' replies go out first
                 now = self.desk.now()
                 outcome = run_timer(uow.session, self.desk, self.effects, timer_id, now, prepared)
                 uow.commit()

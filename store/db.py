@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import CLOCK_KEY, Clock, session_now, stamp_rows
+from store.outbox import stamp_priorities
 
 READ_ONLY = "propdesk_read_only"
 
@@ -87,6 +88,7 @@ class Database:
             self.engine, expire_on_commit=False, info={**(info or {}), CLOCK_KEY: clock}
         )
         stamp_rows(self._sessions)
+        stamp_priorities(self._sessions)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

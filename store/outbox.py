@@ -1,100 +1,212 @@
-"""The outbox: messages waiting to be delivered, claimed with a lease so nothing is sent twice."""
+"""The outbox: messages waiting to be delivered, leased a chat at a time so nothing is sent
+twice and no chat is split between workers.
+
+A worker leases the first few due rows of a chat by writing `lease_until`; that value is also
+its fencing token: every record of the outcome (sent, retry, failed, release) and every renewal
+matches it, so a worker whose lease ran out and was taken over can no longer touch the rows.
+Leases are short and renewed while their holder is working (bot.outbox), so a dead worker's
+chats are free again within seconds."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Update, and_, event, exists, select, text, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from store.models import OutboxMessage
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=10)  # renewed every quarter of it while the holder works
+PER_CHAT = 5  # rows of one chat leased at once: a busy group does not hog a batch
+# claims of all workers take turns (PostgreSQL), so one never misses the other's fresh lease
+_CLAIM_LOCK = 0x70D5_0B0C
+
+# who goes first when the sender's overall budget is short (bot.outbox.priority_of)
+INTERACTIVE, CARD, REMINDER, REPORT = 0, 1, 2, 3
+# a unit of work whose session.info carries this key stamps its new rows' payload "priority"
+PRIORITY_KEY = "propdesk_outbox_priority"
+
+
+def stamp_priorities(factory: sessionmaker[Session]) -> None:
+    """Rows written by a unit of work marked with PRIORITY_KEY (the timer sweeper marks its
+    own as REMINDER) carry that priority in their payload: no column needed."""
+
+    @event.listens_for(factory, "before_flush")
+    def _stamp(session: Session, _context: Any, _instances: Any) -> None:
+        priority = session.info.get(PRIORITY_KEY)
+        if priority is None:
+            return
+        for row in session.new:
+            if isinstance(row, OutboxMessage) and "priority" not in row.payload:
+                row.payload = {**row.payload, "priority": int(priority)}
 
 
 def claim_due(
-    session: Session, channel: str, now: datetime, limit: int = 50
+    session: Session,
+    channel: str,
+    now: datetime,
+    limit: int = 50,
+    *,
+    chat_id: str | None = None,
+    per_chat: int = PER_CHAT,
 ) -> list[OutboxMessage]:
-    """Lease the due messages of a channel, oldest first, never overtaking an earlier message
-    of the same chat that is still waiting (a 429 delays the whole chat, in order)."""
-    earlier = aliased(OutboxMessage)
-    blocked = exists().where(
+    """Lease the first due messages of chats no worker holds, oldest first (all of a channel,
+    or of one chat). A chat is held while any of its rows has a live lease, and waits while an
+    earlier row waits for its next attempt (a 429 delays the whole chat, in order). The rows
+    come back with `lease_until` set: the token their holder records with."""
+    if session.get_bind().dialect.name == "postgresql":
+        # without it two claims at the same moment each miss the other's uncommitted lease
+        # and split a chat (issue 14.4); SQLite's BEGIN IMMEDIATE already serializes them
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
+    other = aliased(OutboxMessage)
+    held = exists().where(
         and_(
-            earlier.channel == OutboxMessage.channel,
-            earlier.chat_id == OutboxMessage.chat_id,
-            earlier.status == "pending",
-            earlier.id < OutboxMessage.id,
-            (earlier.next_attempt_at > now)
-            | (earlier.lease_until.is_not(None) & (earlier.lease_until > now)),
+            other.channel == OutboxMessage.channel,
+            other.chat_id == OutboxMessage.chat_id,
+            other.status == "pending",
+            other.lease_until.is_not(None) & (other.lease_until > now)
+            | ((other.id < OutboxMessage.id) & (other.next_attempt_at > now)),
         )
     )
     query = (
-        select(OutboxMessage)
+        select(OutboxMessage.id, OutboxMessage.chat_id)
         .where(
             OutboxMessage.channel == channel,
             OutboxMessage.status == "pending",
             OutboxMessage.next_attempt_at <= now,
-            (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until <= now),
-            ~blocked,
+            OutboxMessage.lease_until.is_(None) | (OutboxMessage.lease_until <= now),
+            ~held,
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
-    for row in rows:
-        row.lease_until = now + LEASE
-    session.flush()
-    return rows
-
-
-def mark_sent(session: Session, message_id: int, at: datetime, external_id: str | None) -> None:
-    """Record a delivery."""
+    if chat_id is not None:
+        query = query.where(OutboxMessage.chat_id == chat_id)
+    by_chat: dict[str, list[int]] = defaultdict(list)
+    for row_id, row_chat in session.execute(query):
+        if len(by_chat[row_chat]) < per_chat:
+            by_chat[row_chat].append(row_id)
+    ids = [row_id for chat_ids in by_chat.values() for row_id in chat_ids]
+    if not ids:
+        return []
+    token = now + LEASE
+    # a row taken in the meantime (a passive WeChat reply) is skipped, not overwritten
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.status == "pending",
+            OutboxMessage.lease_until.is_(None) | (OutboxMessage.lease_until <= now),
+        )
+        .values(lease_until=token)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_until == token)
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return list(rows)
+
+
+def renew(
+    session: Session, message_ids: Sequence[int], token: datetime, new_token: datetime
+) -> set[int]:
+    """Extend a holder's lease on its rows; returns the rows it still holds."""
+    if not message_ids:
+        return set()
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(message_ids)),
+            OutboxMessage.status == "pending",
+            OutboxMessage.lease_until == token,
+        )
+        .values(lease_until=new_token)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
+def _fenced(message_id: int, token: datetime) -> ColumnElement[bool]:
+    """The row, still pending, still leased by the holder of `token`."""
+    return and_(
+        OutboxMessage.id == message_id,
+        OutboxMessage.status == "pending",
+        OutboxMessage.lease_until == token,
+    )
+
+
+def _changed(session: Session, statement: Update) -> bool:
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def mark_sent(
+    session: Session, message_id: int, token: datetime, at: datetime, external_id: str | None
+) -> bool:
+    """Record a delivery by the lease holder; False when the lease was lost."""
+    return _changed(
+        session,
+        update(OutboxMessage)
+        .where(_fenced(message_id, token))
         .values(
             status="sent",
             sent_at=at,
             lease_until=None,
             external_id=external_id,
             attempts=OutboxMessage.attempts + 1,
-        )
+        ),
     )
 
 
-def reschedule(session: Session, message_id: int, when: datetime, error: str) -> None:
-    """Try again later (429 retry_after, 5xx or network error)."""
-    session.execute(
+def reschedule(
+    session: Session, message_id: int, token: datetime, when: datetime, error: str
+) -> bool:
+    """Try again later (429 retry_after, 5xx or network error); False when the lease was lost."""
+    return _changed(
+        session,
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
+        .where(_fenced(message_id, token))
         .values(
             next_attempt_at=when,
             lease_until=None,
             last_error=error[:500],
             attempts=OutboxMessage.attempts + 1,
-        )
+        ),
     )
 
 
-def mark_failed(session: Session, message_id: int, error: str) -> None:
+def mark_failed(session: Session, message_id: int, token: datetime, error: str) -> bool:
     """Give up on a message that can never be delivered (blocked bot, bad request)."""
-    session.execute(
+    return _changed(
+        session,
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
+        .where(_fenced(message_id, token))
         .values(
             status="failed",
             lease_until=None,
             last_error=error[:500],
             attempts=OutboxMessage.attempts + 1,
-        )
+        ),
     )
 
 
-def release(session: Session, message_ids: list[int]) -> None:
+def release(session: Session, message_ids: Sequence[int], token: datetime) -> None:
     """Give leased but unattempted messages back, e.g. after an earlier one of the chat failed."""
     if message_ids:
         session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(message_ids)).values(lease_until=None)
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(list(message_ids)),
+                OutboxMessage.status == "pending",
+                OutboxMessage.lease_until == token,
+            )
+            .values(lease_until=None)
+            .execution_options(synchronize_session=False)
         )

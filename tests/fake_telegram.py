@@ -542,6 +542,7 @@ class FakeTelegram:
         self._confirmed_below = 0
         self._next_update_id = 10001
         self._faults: dict[str, deque[_Fault]] = {}
+        self._delays: dict[tuple[str, int | None], float] = {}
         self._chats: dict[int, JSONDict] = {}
         self._message_ids: dict[int, int] = {}
         self._messages: dict[tuple[int, int], JSONDict] = {}
@@ -771,6 +772,12 @@ class FakeTelegram:
             queue = self._faults.setdefault(method.lower(), deque())
             queue.extend(_Fault(status, description, parameters) for _ in range(times))
 
+    def delay(self, method: str, seconds: float, chat_id: int | None = None) -> None:
+        """Answer later calls of ``method`` (to ``chat_id``, or to any chat) ``seconds`` late,
+        like a slow network; 0 takes the delay away."""
+        with self._lock:
+            self._delays[(method.lower(), chat_id)] = seconds
+
     # ----------------------------------------------------------------- user-side updates
 
     def enqueue(self, update: JSONDict) -> JSONDict:
@@ -934,6 +941,16 @@ class FakeTelegram:
         """Run one Bot API method; record it; return (HTTP status, body)."""
         started = time.time()
         name, impl = self._methods.get(method.lower(), (method, None))
+        with self._lock:
+            try:
+                target: int | None = int(params.get("chat_id"))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                target = None
+            wait = self._delays.get((method.lower(), target)) or self._delays.get(
+                (method.lower(), None), 0.0
+            )
+        if wait:
+            time.sleep(wait)  # outside the lock: other requests go on meanwhile
         with self._lock:
             faults = self._faults.get(method.lower())
             fault = faults.popleft() if faults else None

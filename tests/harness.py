@@ -54,6 +54,9 @@ def make_settings(fake: FakeTelegram, db_url: str, **extra: Any) -> Settings:
         "database_url": db_url,
         "staff_group_chat_id": str(STAFF_GROUP),
         "outbox_poll_seconds": 0.05,
+        # transcripts step faster than a person: no per-chat pace unless a test asks for one
+        "telegram_chat_per_second": 0,
+        "telegram_group_per_minute": 0,
         "scheduler_enabled": False,  # timer tests switch it on and sweep when they choose
     }
     values.update(extra)

@@ -10,7 +10,6 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -19,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot.bootstrap import Services
-from bot.outbox import OutboxSender
+from bot.outbox import Limits, OutboxSender
 from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.inbound import to_inbound
 from bot.telegram.polling import DurablePolling
@@ -79,6 +78,7 @@ class TelegramDesk:
             TelegramDelivery(self.application.bot),
             services.clock,
             services.settings.outbox_poll_seconds,
+            telegram_limits(services),
         )
         self.scheduler = (
             DeskScheduler(
@@ -125,6 +125,17 @@ class TelegramDesk:
         await self.application.shutdown()
 
 
+def telegram_limits(services: Services) -> Limits:
+    """The sender's lanes keep Telegram's limits (in place of PTB's AIORateLimiter, which
+    paced groups and the whole bot but made every chat wait behind one 429 and a busy group)."""
+    settings = services.settings
+    return Limits(
+        private_per_second=settings.telegram_chat_per_second,
+        group_per_second=settings.telegram_group_per_minute / 60,
+        overall_per_second=settings.telegram_overall_per_second,
+    )
+
+
 def build_application(services: Services) -> Application[Any, Any, Any, Any, Any, Any]:
     """A PTB Application wired to the desk's single update handler."""
     settings = services.settings
@@ -133,7 +144,6 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
-        .rate_limiter(AIORateLimiter(max_retries=0))
         .concurrent_updates(PerChatOrder())
     )
     # updates come from DurablePolling or the webhook app, never from PTB's Updater

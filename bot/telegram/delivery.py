@@ -53,7 +53,7 @@ def _seconds(exc: RetryAfter) -> float:
 
 
 class TelegramDelivery:
-    """Sends outbox messages with a PTB Bot (its rate limiter spaces them out)."""
+    """Sends outbox messages with a PTB Bot (the sender's lanes keep Telegram's limits)."""
 
     channel = CHANNEL
 

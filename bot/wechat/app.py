@@ -10,7 +10,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.bootstrap import Services
 from bot.config import parse_templates
-from bot.outbox import OutboxSender
+from bot.outbox import UNPACED, OutboxSender
 from bot.wechat.api import WeChatApi
 from bot.wechat.delivery import WeChatDelivery
 from bot.wechat.token import TokenKeeper
@@ -56,8 +56,9 @@ class WeChatDesk:
             timezone=ZoneInfo(settings.timezone),
             holding=self.holding,
         )
+        # WeChat has no per-chat pace to keep; its quotas come back as errors (RetryLater)
         self.sender = OutboxSender(
-            services.db, self.delivery, services.clock, settings.outbox_poll_seconds
+            services.db, self.delivery, services.clock, settings.outbox_poll_seconds, UNPACED
         )
         # senders of other channels, woken when a WeChat message wrote to them (staff cards)
         self.also_notify: list[Callable[[], None]] = []
