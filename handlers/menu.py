@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from handlers.complaints.common import STATUS_LABELS as COMPLAINT_STATUS
 from handlers.i18n import translator
 from handlers.labels import category_label, event_label, money, status_label, window_label
 from handlers.turn import Turn, parse_id
+from store.complaints.records import complaints_of
 from store.orders import order_of_owner, orders_of
 
 
@@ -15,6 +17,7 @@ def show_menu(turn: Turn) -> None:
         _("What can I do for you?"),
         [
             [turn.global_button(_("🔧 Report a repair"), "repair")],
+            [turn.global_button(_("📣 Complaint / suggestion"), "complaint")],
             [turn.global_button(_("📋 My requests"), "requests")],
             [
                 turn.global_button(_("🌐 Language"), "language"),
@@ -68,7 +71,8 @@ def show_requests(turn: Turn) -> None:
     _ = turn._
     assert turn.person is not None
     orders = orders_of(turn.session, turn.person.id, limit=10)
-    if not orders:
+    complaints = complaints_of(turn.session, turn.person.id, limit=10)
+    if not orders and not complaints:
         turn.say(
             _("You have no requests yet."),
             [[turn.global_button(_("🔧 Report a repair"), "repair")]],
@@ -77,6 +81,11 @@ def show_requests(turn: Turn) -> None:
     rows = [
         [turn.global_button(f"{o.number} · {status_label(_, o.status)}", "order", str(o.id))]
         for o in orders
+    ]
+    rows += [  # complaints and suggestions (issue 10): only the owner's own
+        [turn.global_button(f"{c.number} · {_(COMPLAINT_STATUS.get(c.status, c.status))}",
+                            "cmpview", str(c.id))]
+        for c in complaints
     ]
     rows.append([turn.global_button(_("« Menu"), "menu")])
     turn.say(_("Your requests (newest first). Tap one to see its history:"), rows)

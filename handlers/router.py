@@ -18,6 +18,7 @@ from handlers import (
     signoff,
     staff_onboarding,
 )
+from handlers.complaints import entry as complaints
 from handlers.menu import (
     ask_language,
     set_language,
@@ -42,6 +43,8 @@ COMMANDS = (
     "arrears",
     "paid",
     "link",
+    "complaint",
+    "complaints",
 )
 
 
@@ -70,6 +73,9 @@ def _group(turn: Turn) -> None:
             turn.say(_("I only work in private chats. Please message me directly."))
         return
     press = decode_button(turn.inbound.button or "")
+    if press is not None and press.version.startswith(complaints.TAG):
+        complaints.on_press(turn, press)  # Take on a complaint card
+        return
     if press is not None and press.version.startswith(jobs.CARD_TAG):
         if press.action in assign.ACTIONS:
             assign.on_press(turn, press)
@@ -125,6 +131,13 @@ def _registered_command(turn: Turn, command: str) -> None:
         finance.show_arrears(turn)
     elif command == "paid":
         finance.pay_command(turn)
+    elif command == "complaint":
+        complaints.start_intake(turn)
+    elif command == "complaints":  # staff: open complaints; owners: their own requests
+        if turn.person is not None and roles_of(turn.session, turn.person.id):
+            complaints.show_list(turn)
+        else:
+            show_requests(turn)
     else:
         show_menu(turn)
 
@@ -140,6 +153,8 @@ def _cancel(turn: Turn) -> None:
         repair.cancel_dialog(turn)
     elif turn.convo.step.startswith("quote_"):
         quotes.cancel_quote(turn)
+    elif turn.convo.step.startswith("cmp_"):
+        complaints.cancel_dialog(turn)
     elif turn.convo.step.startswith("mat_"):
         materials.cancel_materials(turn)
     elif turn.convo.step.startswith("cb_"):
@@ -163,6 +178,9 @@ def _press(turn: Turn, data: str) -> None:
         return
     if press is not None and press.version.startswith(callbacks.TAG):
         callbacks.on_press(turn, press)
+        return
+    if press is not None and press.version.startswith(complaints.TAG):
+        complaints.on_press(turn, press)
         return
     if press is None or (press.version != GLOBAL and press.version != str(turn.convo.version)):
         turn.say(_("That button is out of date, so nothing was changed."))
@@ -218,5 +236,9 @@ def _global_press(turn: Turn, press: Press) -> None:
         show_requests(turn)
     elif press.action == "order":
         show_order(turn, press.arg)
+    elif press.action == "complaint":
+        complaints.start_intake(turn)
+    elif press.action == "cmpview":
+        complaints.show_mine(turn, press.arg)
     else:
         show_menu(turn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import callbacks, escalation, progress, reminders
+from handlers.complaints import effects as complaints
 from handlers.timed import TimerEffect
 
 EFFECTS: dict[str, TimerEffect] = {
@@ -10,4 +11,5 @@ EFFECTS: dict[str, TimerEffect] = {
     **callbacks.EFFECTS,
     **reminders.EFFECTS,
     **progress.EFFECTS,
+    **complaints.EFFECTS,
 }

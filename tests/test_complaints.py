@@ -1,0 +1,478 @@
+"""Complaints and suggestions (R30–R34, R24, R25) as transcripts: intake on both channels, the
+first-press take, each class and invalid, the butler's progress and its escalation, the relay,
+resolution, reopening, the callback, and the 72-hour auto-close."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from store.complaints.models import Complaint
+from store.models import Timer
+from tests.fake_telegram import FakeTelegram, TgChat, TgUser
+from tests.harness import STAFF_GROUP, Bot, FakeClock, Owner, staff_member, sweep, told
+from tests.test_promises import said_to
+from tests.test_repair import find_action, register, tap
+
+both_channels = pytest.mark.parametrize("channel", ["telegram", "wechat"])
+GROUP = TgChat(id=STAFF_GROUP, type="supergroup", title="Staff")
+NUMBER = re.compile(r"C-20261123-\d{4}")
+MIN = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+
+
+# --- helpers (also used by the anonymity and authorization tests) ---------------------------
+
+
+def complaint_data(
+    person: Owner, action: str, extra: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """The newest message to `person` with a complaint button for `action` (and `extra`)."""
+    for message in reversed(person.fake.sent(person.chat_id)):
+        markup = message.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                parts = button["callback_data"].split("|")
+                if not parts[0].startswith("k") or parts[1] != action:
+                    continue
+                if extra is None or parts[2].endswith(f"-{extra}"):
+                    return message, button["callback_data"]
+    raise AssertionError(f"no complaint button {action}; {person.texts(person.last)}")
+
+
+async def press_k(person: Owner, action: str, extra: str | None = None) -> list[dict[str, Any]]:
+    """Press the newest complaint button for `action` in this person's chat."""
+    message, data = complaint_data(person, action, extra)
+    return await person.press_data(data, message)
+
+
+async def file_complaint(
+    owner: Owner,
+    text: str = "The corridor on floor 12 has not been cleaned for a week",
+    *,
+    kind: str = "complaint",
+    subject: str = "cleaning",
+    where: str = "public",
+    anonymous: bool = False,
+    photos: tuple[str, ...] = (),
+) -> str:
+    """From the menu to a filed complaint (or suggestion); its number."""
+    await tap(owner, "complaint")
+    await tap(owner, "type", kind)
+    await tap(owner, "subj", subject)
+    await owner.send(text)
+    for ref in photos:
+        await owner.photo(ref)
+    await tap(owner, "photos_done")
+    replies = await tap(owner, "where", where)
+    if where == "elsewhere":
+        replies = await owner.send("The bus stop outside the north gate")
+    if kind == "complaint":
+        replies = await tap(owner, "anon", "yes" if anonymous else "no")
+    found = NUMBER.search(" ".join(owner.texts(replies)))
+    assert found, owner.texts(replies)
+    return found.group(0)
+
+
+def load(bot: Bot, number: str) -> Complaint:
+    """A complaint with its history, detached."""
+    with bot.services.db.unit_of_work() as uow:
+        complaint = uow.session.scalars(select(Complaint).where(Complaint.number == number)).one()
+        _ = complaint.events, complaint.photos, complaint.liaisons
+        uow.session.expunge_all()
+        return complaint
+
+
+def pending_kinds(bot: Bot, number: str) -> set[str]:
+    """The kinds of the complaint's pending timers."""
+    complaint = load(bot, number)
+    with bot.services.db.unit_of_work() as uow:
+        rows = uow.session.scalars(
+            select(Timer.kind).where(
+                Timer.subject_id == complaint.id,
+                Timer.status == "pending",
+                Timer.kind.like("%complaint%"),
+            )
+        )
+        return set(rows)
+
+
+async def desk_staff(fake: FakeTelegram, bot: Bot) -> dict[str, Owner]:
+    """An agent, a second agent, a butler, a supervisor and a manager, chatting privately."""
+    return {
+        "agent": await staff_member(fake, bot, TgUser(5301, "Agent Sun", "en"), "agent"),
+        "agent2": await staff_member(fake, bot, TgUser(5302, "Agent Li", "en"), "agent"),
+        "butler": await staff_member(fake, bot, TgUser(5303, "Butler Zhou", "en"), "butler"),
+        "sup": await staff_member(fake, bot, TgUser(5304, "Sup Zhao", "en"), "supervisor"),
+        "mgr": await staff_member(fake, bot, TgUser(5305, "Manager Qian", "en"), "manager"),
+    }
+
+
+async def take_in_group(fake: FakeTelegram, bot: Bot, user: TgUser, number: str) -> list[str]:
+    """Press Take on the complaint's card in the staff group; what the group was told."""
+    card = next(m for m in fake.sent(STAFF_GROUP) if number in (m.get("text") or ""))
+    data = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    in_group = Owner(fake, bot, user, chat=GROUP)
+    return in_group.texts(await in_group.press_data(data, card))
+
+
+async def classify_one(agent: Owner, note: str = "Cleaner skipped the floor; our fault") -> None:
+    """The taker classifies as class 1 with a note and picks the butler."""
+    await press_k(agent, "classify", "1")
+    await agent.send(note)
+    await agent.press("Butler Zhou")
+
+
+async def taken_class_one(
+    fake: FakeTelegram, bot: Bot, owner: Owner, **kwargs: Any
+) -> tuple[str, dict[str, Owner]]:
+    """A registered owner's complaint, taken and classified 1 with Butler Zhou."""
+    await register(owner)
+    staff = await desk_staff(fake, bot)
+    number = await file_complaint(owner, **kwargs)
+    await take_in_group(fake, bot, staff["agent"].user, number)
+    await classify_one(staff["agent"])
+    return number, staff
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+@both_channels
+async def test_complaint_class_one_from_intake_to_survey(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
+) -> None:
+    """R30–R33, R24: apology, number, card with Take, class 1 with a butler, progress relayed,
+    messages both ways, resolved, confirmed, surveyed."""
+    await register(alice)
+    staff = await desk_staff(fake_tg, bot)
+    await tap(alice, "complaint")
+    await tap(alice, "type", "complaint")
+    await tap(alice, "subj", "cleaning")
+    await alice.send("The corridor on floor 12 has not been cleaned for a week")
+    await alice.photo("AgACdirt1")
+    await tap(alice, "photos_done")
+    await tap(alice, "where", "public")
+    replies = await tap(alice, "anon", "no")
+    text = " ".join(alice.texts(replies))
+    assert "sorry" in text.lower() and "thank you" in text.lower()  # R31
+    number = NUMBER.search(text)
+    assert number is not None
+    number_s = number.group(0)
+    assert "30 minutes" in text and "4 hours" in text  # what happens next
+    card = said_to(fake_tg, STAFF_GROUP, number_s, "floor 12")  # the group speaks Chinese
+    assert card and ("照片：1" in card[0] or "Photos: 1" in card[0])
+    assert "Alice" not in card[0] and "Alice Li" not in card[0] and "13900001111" not in card[0]
+    await take_in_group(fake_tg, bot, staff["agent"].user, number_s)
+    assert said_to(fake_tg, STAFF_GROUP, number_s, "Agent Sun")  # the card shows the taker
+    agent = staff["agent"]
+    details = said_to(fake_tg, agent.chat_id, "You took", number_s)
+    assert details and "Alice Li" in details[0] and "+8613900001111" in details[0]
+    assert any("Agent Sun" in t for t in _told(alice))
+    await press_k(agent, "classify", "1")
+    replies = await agent.send("Cleaner skipped the floor; our fault")
+    assert "Which butler" in agent.texts(replies)[-1]
+    replies = await agent.press("Butler Zhou")
+    assert any("Class 1" in t for t in agent.texts(replies))
+    butler = staff["butler"]
+    assert said_to(fake_tg, butler.chat_id, "You handle", number_s, "Alice Li")
+    assert any("Butler Zhou" in t for t in _told(alice))
+    complaint = load(bot, number_s)
+    assert (complaint.status, complaint.klass) == ("in_progress", "1")
+    assert complaint.class_note == "Cleaner skipped the floor; our fault"
+    assert "progress:complaint" in pending_kinds(bot, number_s)
+    # progress is relayed to the owner
+    await press_k(butler, "progress")
+    await butler.send("Cleaning team scheduled for 14:00 today")
+    assert any("Cleaning team scheduled" in t for t in _told(alice))
+    # the owner writes back through the desk, the butler answers
+    await press_k(alice, "write")
+    replies = await alice.send("Thanks, please also do the stairs")
+    assert said_to(fake_tg, butler.chat_id, "From the complainant", "please also do the stairs")
+    await press_k(butler, "relay")
+    await butler.send("Stairs too, yes")
+    assert any("Stairs too, yes" in t for t in _told(alice))
+    # resolved → the owner confirms → survey
+    await press_k(butler, "resolve")
+    await butler.send("Corridor and stairs cleaned; weekly check added")
+    assert any(
+        "Is it resolved for you" in t or "是否" in t or "resolved" in t for t in _told(alice)
+    )
+    await press_k(alice, "answer", "yes")
+    await press_k(alice, "survey", "satisfied")
+    complaint = load(bot, number_s)
+    assert (complaint.status, complaint.outcome) == ("closed", "resolved")
+    assert (complaint.callback_method, complaint.callback_result) == ("survey", "satisfied")
+    assert pending_kinds(bot, number_s) == set()
+    actions = [e.action for e in complaint.events]
+    for expected in (
+        "submitted",
+        "take",
+        "class_1",
+        "assign",
+        "progress",
+        "relay",
+        "resolve",
+        "confirm",
+        "close",
+        "callback",
+    ):
+        assert expected in actions
+
+
+def _told(person: Owner) -> list[str]:
+    return told(person)
+
+
+@both_channels
+async def test_suggestion_is_logged_without_the_complaint_clock(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner
+) -> None:
+    """A suggestion: thanks, a number, a card without Take, no timers, no anonymity question."""
+    await register(alice)
+    number = await file_complaint(
+        alice, "Please add a bench by the pond", kind="suggestion", subject="greening"
+    )
+    assert any("Thank you for your suggestion" in t or "建议" in t for t in _told(alice))
+    assert said_to(fake_tg, STAFF_GROUP, number, "bench")
+    complaint = load(bot, number)
+    assert (complaint.kind, complaint.status, complaint.anonymous) == (
+        "suggestion",
+        "logged",
+        False,
+    )
+    assert pending_kinds(bot, number) == set()
+
+
+async def test_elsewhere_place_and_photos_are_kept(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner
+) -> None:
+    """Where = elsewhere asks for the place; photos up to 5 are kept with the complaint."""
+    await register(alice)
+    number = await file_complaint(
+        alice, "Rubbish piles up", where="elsewhere", photos=("AgAC1", "AgAC2")
+    )
+    complaint = load(bot, number)
+    assert complaint.location == "elsewhere" and complaint.place
+    assert [p.file_ref for p in complaint.photos] == ["AgAC1", "AgAC2"]
+    assert said_to(fake_tg, STAFF_GROUP, number, "north gate")
+
+
+# --- classes -------------------------------------------------------------------------------
+
+
+async def test_first_take_wins(fake_tg: FakeTelegram, bot: Bot, alice: Owner) -> None:
+    """首问负责制: the second Take is told who has it, nothing changes."""
+    await register(alice)
+    staff = await desk_staff(fake_tg, bot)
+    number = await file_complaint(alice)
+    await take_in_group(fake_tg, bot, staff["agent"].user, number)
+    said = await take_in_group(fake_tg, bot, staff["agent2"].user, number)
+    assert any("already taken by Agent Sun" in t or "out of date" in t for t in said)
+    assert load(bot, number).agent_id is not None
+    assert not said_to(fake_tg, staff["agent2"].chat_id, "You took")
+
+
+async def test_class_two_liaison_form_reminded_when_due_and_called_back_by_a_manager(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
+) -> None:
+    """R32 class 2: a liaison form whose reply date passes is reminded; R25: the callback of a
+    class-2 complaint is made by a manager or supervisor, not the front desk."""
+    await register(alice)
+    staff = await desk_staff(fake_tg, bot)
+    agent = staff["agent"]
+    number = await file_complaint(alice, "Cracks in the lobby wall", subject="building")
+    await take_in_group(fake_tg, bot, agent.user, number)
+    await press_k(agent, "classify", "2")
+    await agent.send("Structural crack, developer's warranty")
+    await agent.send("Evergreen Developers Ltd")
+    await agent.send("Inspect and repair the lobby wall crack")
+    replies = await agent.send("next week")
+    assert "YYYY-MM-DD" in agent.texts(replies)[-1]
+    assert load(bot, number).klass is None  # nothing stored half-way
+    await agent.send("2026-11-25")
+    complaint = load(bot, number)
+    assert (complaint.status, complaint.klass) == ("in_progress", "2")
+    [form] = complaint.liaisons
+    assert (form.addressed_to, form.status) == ("Evergreen Developers Ltd", "awaiting")
+    assert any("liaison form" in t for t in _told(alice))
+    clock.advance(timedelta(days=2))  # Wed 25 Nov 09:30: the reply date has come
+    await sweep(bot)
+    assert said_to(fake_tg, agent.chat_id, "liaison form", number, "Evergreen")
+    assert said_to(fake_tg, staff["sup"].chat_id, "liaison form", number)
+    await press_k(agent, "liaison")
+    await agent.send("Developer will repair on 2 December")
+    assert load(bot, number).liaisons[0].status == "replied"
+    await press_k(agent, "resolve")
+    await agent.send("Developer repaired the crack")
+    await press_k(alice, "answer", "yes")
+    assert said_to(fake_tg, staff["mgr"].chat_id, "Callback needed", number)
+    assert not said_to(fake_tg, agent.chat_id, "Callback needed")
+    # an agent cannot take the manager's callback (R25), even with its button data
+    _message, data = complaint_data(staff["mgr"], "cbtake")
+    replies = await agent.press_data(data, agent.fake.sent(agent.chat_id)[-1])
+    assert "not for you" in agent.texts(replies)[-1]
+    await press_k(staff["mgr"], "cbtake")
+    assert said_to(fake_tg, staff["mgr"].chat_id, "You took the callback", "Alice Li")
+    await press_k(staff["mgr"], "cbresult", "average")
+    complaint = load(bot, number)
+    assert (complaint.callback_method, complaint.callback_result) == ("call", "average")
+    assert complaint.callback_by_id is not None and complaint.callback_at is not None
+
+
+async def test_class_three_referred_and_invalid_explained(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner
+) -> None:
+    """R32 class 3: referred-to recorded and the owner told; invalid: the owner gets the
+    explanation; both are closed."""
+    await register(alice)
+    staff = await desk_staff(fake_tg, bot)
+    agent = staff["agent"]
+    first = await file_complaint(alice, "Street lamp outside the gate is broken", where="elsewhere")
+    await take_in_group(fake_tg, bot, agent.user, first)
+    await press_k(agent, "classify", "3")
+    await agent.send("City street lighting, not ours")
+    await agent.send("District street-lighting office")
+    complaint = load(bot, first)
+    assert (complaint.status, complaint.outcome, complaint.referred_to) == (
+        "closed",
+        "referred",
+        "District street-lighting office",
+    )
+    assert any("District street-lighting office" in t for t in _told(alice))
+    second = await file_complaint(alice, "The fountain is off at night", subject="facilities")
+    await take_in_group(fake_tg, bot, agent.user, second)
+    await press_k(agent, "classify", "invalid")
+    await agent.send("The fountain is switched off at 22:00 by the owners' committee's decision.")
+    complaint = load(bot, second)
+    assert (complaint.status, complaint.outcome, complaint.klass) == (
+        "closed",
+        "invalid",
+        "invalid",
+    )
+    assert any("owners' committee's decision" in t for t in _told(alice))
+    assert pending_kinds(bot, first) == set() and pending_kinds(bot, second) == set()
+
+
+# --- timers ----------------------------------------------------------------------------------
+
+
+async def test_unclassified_complaint_reaches_supervisors_after_30_business_minutes(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
+) -> None:
+    """Filed at 09:30 Monday: unclassified at 10:00 → supervisors told once; none before."""
+    await register(alice)
+    staff = await desk_staff(fake_tg, bot)
+    number = await file_complaint(alice)
+    clock.advance(29 * MIN)
+    await sweep(bot)
+    assert not said_to(fake_tg, staff["sup"].chat_id, "not classified")
+    clock.advance(2 * MIN)
+    await sweep(bot)
+    assert len(said_to(fake_tg, staff["sup"].chat_id, "not classified", number)) == 1
+
+
+async def test_progress_reminder_then_supervisor_then_manager(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
+) -> None:
+    """R33: butler reminded at 3 h 30, supervisor at 4 h, manager at 8 h; an update resets."""
+    number, staff = await taken_class_one(fake_tg, bot, alice)
+    butler, sup, mgr = staff["butler"], staff["sup"], staff["mgr"]
+    clock.advance(3 * HOUR + 29 * MIN)
+    await sweep(bot)
+    assert not said_to(fake_tg, butler.chat_id, "progress update", "due")
+    clock.advance(2 * MIN)
+    await sweep(bot)
+    assert len(said_to(fake_tg, butler.chat_id, "progress update on", number)) == 1
+    assert not said_to(fake_tg, sup.chat_id, "No progress")
+    clock.advance(30 * MIN)
+    await sweep(bot)
+    assert len(said_to(fake_tg, sup.chat_id, "No progress", number)) == 1
+    assert not said_to(fake_tg, mgr.chat_id, "No progress")
+    clock.advance(4 * HOUR)
+    await sweep(bot)
+    assert len(said_to(fake_tg, mgr.chat_id, "No progress", number)) == 1
+    # an update starts the clock again
+    await press_k(butler, "progress")
+    await butler.send("Waiting for the cleaning contractor")
+    clock.advance(3 * HOUR + 31 * MIN)
+    await sweep(bot)
+    assert len(said_to(fake_tg, butler.chat_id, "progress update on", number)) == 2
+    assert len(said_to(fake_tg, mgr.chat_id, "No progress", number)) == 1
+
+
+async def test_reopen_counts_and_auto_close_after_72_hours(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
+) -> None:
+    """Not resolved reopens (counted) and the butler hears; a later resolution without an
+    answer is taken as resolved after 72 h, the owner told, the survey sent."""
+    number, staff = await taken_class_one(fake_tg, bot, alice)
+    butler = staff["butler"]
+    await press_k(butler, "resolve")
+    await butler.send("Corridor cleaned")
+    await press_k(alice, "answer", "no")
+    complaint = load(bot, number)
+    assert (complaint.status, complaint.reopen_count) == ("in_progress", 1)
+    assert said_to(fake_tg, butler.chat_id, "not resolved", number)
+    assert "progress:complaint" in pending_kinds(bot, number)
+    await press_k(butler, "resolve")
+    await butler.send("Cleaned again, checked by the supervisor")
+    clock.advance(71 * HOUR)
+    await sweep(bot)
+    assert load(bot, number).status == "resolved"
+    clock.advance(2 * HOUR)
+    await sweep(bot)
+    complaint = load(bot, number)
+    assert (complaint.status, complaint.outcome) == ("closed", "auto_resolved")
+    assert any("recorded as resolved" in t for t in _told(alice))
+    assert any("How satisfied" in t for t in _told(alice))
+    # the earlier verdict buttons are stale now
+    replies = await press_k(alice, "answer", "yes")
+    assert "out of date" in alice.texts(replies)[-1]
+
+
+async def test_flag_tells_bosses_and_makes_the_callback_a_call(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner
+) -> None:
+    """R34: flagged → supervisors and managers told; R25: its callback is a manager's call."""
+    number, staff = await taken_class_one(fake_tg, bot, alice)
+    butler = staff["butler"]
+    await press_k(butler, "flag")
+    assert said_to(fake_tg, staff["mgr"].chat_id, number, "media")
+    assert said_to(fake_tg, staff["sup"].chat_id, number, "media")
+    await press_k(butler, "resolve")
+    await butler.send("Done")
+    await press_k(alice, "answer", "yes")
+    assert said_to(fake_tg, staff["sup"].chat_id, "Callback needed", number)
+    assert load(bot, number).callback_method == "call"
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+async def test_my_requests_shows_only_own_complaints_and_butler_only_assigned(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, zhang: Owner
+) -> None:
+    """An owner sees their own complaints only; a butler lists only those assigned to them."""
+    number, staff = await taken_class_one(fake_tg, bot, alice)
+    await register(zhang)
+    other = await file_complaint(zhang, "楼下噪音太大", subject="noise")
+    replies = await tap(alice, "requests")
+    labels = [b for m in replies for b in alice.buttons(m)]
+    assert any(number in b for b in labels) and not any(other in b for b in labels)
+    # a forged view of someone else's complaint shows nothing of it
+    message, data = find_action(alice, "cmpview", str(load(bot, number).id))
+    replies = await alice.press_data(
+        data.replace(str(load(bot, number).id), str(load(bot, other).id)), message
+    )
+    assert not any("噪音" in t for t in alice.texts(replies))
+    replies = await staff["butler"].send("/complaints")
+    listed = [b for m in replies for b in staff["butler"].buttons(m)]
+    assert any(number in b for b in listed) and not any(other in b for b in listed)
+    replies = await staff["agent"].send("/complaints")
+    listed = [b for m in replies for b in staff["agent"].buttons(m)]
+    assert any(other in b for b in listed)
