@@ -44,6 +44,11 @@ def webhook_app(
         await application.update_processor.process_update(
             update, application.process_update(update)
         )
+        confirmations = desk.confirmations
+        if confirmations.take_failed([update.update_id]):  # not committed: Telegram retries
+            confirmations.trouble(1, "webhook requests are answered 503")
+            return PlainTextResponse("not committed, send it again", status_code=503)
+        confirmations.fine()
         return Response(status_code=200)
 
     async def healthz(_: Request) -> Response:

@@ -19,6 +19,7 @@ from telegram.ext import (
 
 from bot.bootstrap import Services
 from bot.outbox import Limits, OutboxSender
+from bot.telegram.confirm import Confirmations
 from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.inbound import to_inbound
 from bot.telegram.polling import DurablePolling
@@ -72,7 +73,8 @@ class TelegramDesk:
         self.services = services
         self.webhook = webhook
         self.application = build_application(services)
-        self.polling = None if webhook else DurablePolling(self.application)
+        self.confirmations = Confirmations()
+        self.polling = None if webhook else DurablePolling(self.application, self.confirmations)
         self.sender = OutboxSender(
             services.db,
             TelegramDelivery(self.application.bot),
@@ -159,7 +161,11 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     inbound = to_inbound(update)
     if inbound is not None:
         services = desk.services
-        await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
+        try:
+            await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
+        except Exception:  # neither the turn nor an apology committed: Telegram must resend it
+            desk.confirmations.failed(update.update_id)
+            return
         desk.sender.notify()
     if update.callback_query is not None:
         try:

@@ -17,17 +17,23 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from bot.background import Background
+from bot.telegram.confirm import Confirmations
 
 log = logging.getLogger(__name__)
+MAX_BACKOFF = 30.0  # seconds between tries while the database refuses writes
 
 
 class DurablePolling:
     """A getUpdates loop feeding a PTB Application (built with `updater(None)`)."""
 
     def __init__(
-        self, application: Application[Any, Any, Any, Any, Any, Any], timeout: int = 10
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        confirmations: Confirmations,
+        timeout: int = 10,
     ) -> None:
         self.application = application
+        self.confirmations = confirmations
         self.timeout = timeout
         self._runner = Background("telegram-polling", self._loop)
         self._offset: int | None = None
@@ -43,6 +49,7 @@ class DurablePolling:
 
     async def _loop(self) -> None:
         failures = 0
+        stuck = 0  # batches in a row that could not be committed
         while True:
             try:
                 updates = await self.application.bot.get_updates(
@@ -60,9 +67,19 @@ class DurablePolling:
                 log.warning("getUpdates failed (%s); retrying in %.0fs", exc, delay)
                 await asyncio.sleep(delay)
                 continue
-            if updates:
-                await self._handle(updates)
-                self._offset = updates[-1].update_id + 1
+            if not updates:
+                continue
+            await self._handle(updates)
+            failed = self.confirmations.take_failed(u.update_id for u in updates)
+            if failed:  # confirm only what came before the first update that did not commit
+                self._offset = failed[0]
+                stuck += 1
+                self.confirmations.trouble(len(failed), "polling asks for them again")
+                await asyncio.sleep(min(2.0 ** (stuck - 1), MAX_BACKOFF))
+                continue
+            stuck = 0
+            self.confirmations.fine()
+            self._offset = updates[-1].update_id + 1
 
     async def _handle(self, updates: tuple[Update, ...]) -> None:
         application = self.application

@@ -1,0 +1,100 @@
+"""An update is confirmed to Telegram only after it is committed (issue 14.1): while the
+database refuses writes (a full disk), polling keeps asking for the same updates and the
+webhook answers 503, with one log line per episode; once writes work again every owner is
+answered, once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
+
+from tests.fake_telegram import FakeTelegram, TgUser
+from tests.harness import Bot, FakeClock, Owner, seed_examples, settle, start_bot
+from tests.test_webhook import SECRET, hooked
+
+__all__ = ["hooked"]  # the webhook bot fixture, shared with tests/test_webhook.py
+
+EPISODE = "cannot be committed"
+
+
+class DiskFull:
+    """A fault at the database layer: while on, every write fails as on a full disk."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.on = False
+        event.listen(engine, "before_cursor_execute", self._check)
+
+    def _check(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        if self.on and verb in ("INSERT", "UPDATE", "DELETE"):
+            raise OperationalError(statement, params, Exception("database or disk is full"))
+
+
+def _episodes(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if EPISODE in r.getMessage()]
+
+
+async def test_polling_does_not_confirm_what_was_not_committed(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three owners write while the disk is full: nothing is confirmed, the offset stays, one
+    line is logged; when space returns each gets the answer once and the queue empties."""
+    bot = await start_bot(fake_tg, db_url, clock)
+    seed_examples(bot.services)
+    disk = DiskFull(bot.services.db.engine)
+    owners = [Owner(fake_tg, bot, TgUser(8201 + i, f"Owner {i}", "en")) for i in range(3)]
+    try:
+        with caplog.at_level(logging.INFO):
+            disk.on = True
+            updates = [fake_tg.user_text(o.user, "/help") for o in owners]
+            first = updates[0]["update_id"]
+            await fake_tg.await_for(  # tried, failed, and asked for the same updates again
+                lambda calls: [
+                    c for c in calls if c.method == "getUpdates" and c.params.get("offset") == first
+                ],
+                timeout=15,
+            )
+            await asyncio.sleep(1.5)  # a few more tries: still one line, nothing confirmed
+            assert len(fake_tg.pending_updates()) == 3
+            assert not any(fake_tg.messages_to(o.chat_id) for o in owners)
+            assert len(_episodes(caplog)) == 1
+            disk.on = False
+            for update in updates:
+                await settle(bot, str(update["update_id"]), timeout=60)
+            await fake_tg.await_for(lambda _: not fake_tg.pending_updates(), timeout=30)
+    finally:
+        disk.on = False
+        await bot.stop()
+    for owner in owners:
+        replies = fake_tg.messages_to(owner.chat_id)
+        assert len(replies) == 1 and "service desk" in replies[0]
+    assert len(_episodes(caplog)) == 1
+    assert any("committed again" in r.getMessage() for r in caplog.records)
+
+
+async def test_webhook_answers_503_until_the_update_is_committed(
+    fake_tg: FakeTelegram, hooked: tuple[Bot, str]
+) -> None:
+    """Telegram re-delivers an update answered with an error: 503 while the disk is full,
+    200 once it is committed, and the owner is answered once."""
+    bot, url = hooked
+    disk = DiskFull(bot.services.db.engine)
+    owner = Owner(fake_tg, bot, TgUser(8301, "Hook", "en"))
+    update = fake_tg.user_text(owner.user, "/help")
+    disk.on = True
+    try:
+        assert await fake_tg.apost_update_to(url, update, SECRET) == 503
+        assert await fake_tg.apost_update_to(url, update, SECRET) == 503
+    finally:
+        disk.on = False
+    assert await fake_tg.apost_update_to(url, update, SECRET) == 200
+    await settle(bot, str(update["update_id"]))
+    assert await fake_tg.apost_update_to(url, update, SECRET) == 200  # a duplicate: ignored
+    await asyncio.sleep(0.3)
+    replies = fake_tg.messages_to(owner.chat_id)
+    assert len(replies) == 1 and "service desk" in replies[0]
