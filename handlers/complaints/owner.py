@@ -176,7 +176,9 @@ def _on_relay(turn: Turn) -> None:
 def _owner_to_staff(turn: Turn, complaint: Complaint, text: str, photos: list[str]) -> None:
     """The complainant's words reach whoever holds the complaint; never who they are (R30)."""
     caller = complaint.callback_by_id if complaint.callback_status == "taken" else None
-    ids = {records.handler_id(complaint) or complaint.agent_id, caller} - {None}
+    holder = None if complaint.status == "closed" else records.handler_id(complaint)
+    ids = {holder or (complaint.agent_id if complaint.status != "closed" else None), caller}
+    ids.discard(None)
     people = [p for p in (turn.session.get(Person, i) for i in ids) if p is not None]
 
     def compose(_: Translate) -> tuple[str, list[list[Button]]]:

@@ -411,7 +411,7 @@ def state_allows(complaint: Complaint, action: str) -> bool:
         and complaint.klass == "2"
         and any(f.status == "awaiting" for f in complaint.liaisons),
         "relay": complaint.status in OPEN or complaint.callback_status == "taken",
-        "write": complaint.status in OPEN,
+        "write": complaint.status in OPEN or complaint.callback_status == "taken",
         "answer": complaint.status == "resolved",
         "survey": complaint.callback_method == "survey" and complaint.callback_status == "asked",
         "cbtake": complaint.callback_status == "open",
