@@ -6,6 +6,7 @@ from handlers.i18n import Translate
 from handlers.labels import masked_phone
 from handlers.messages import Button
 from handlers.notify import notify_person
+from handlers.owner_text import one_line
 from handlers.turn import GLOBAL, Turn, parse_id
 from store.models import Person
 from store.people import roles_of
@@ -23,7 +24,7 @@ def ask_agents(turn: Turn, owner: Person) -> None:
         text = _(
             "New owner registration to check: {name}, room {room}, phone {phone}. The phone "
             "is not confirmed by the registry."
-        ).format(name=owner.name, room=room, phone=phone)
+        ).format(name=one_line(owner.name), room=room, phone=phone)
         return text, [
             [
                 Button(_("✅ Approve"), f"{GLOBAL}|approve|{owner.id}"),
@@ -49,9 +50,9 @@ def decide(turn: Turn, owner_arg: str, approve: bool) -> None:
     owner.owner_status = "verified" if approve else "rejected"
     room = owner.unit.code if owner.unit is not None else "-"
     if approve:
-        turn.say(_("Approved: {name}, room {room}.").format(name=owner.name, room=room))
+        turn.say(_("Approved: {name}, room {room}.").format(name=one_line(owner.name), room=room))
     else:
-        turn.say(_("Rejected: {name}, room {room}.").format(name=owner.name, room=room))
+        turn.say(_("Rejected: {name}, room {room}.").format(name=one_line(owner.name), room=room))
 
     def tell_owner(_: Translate) -> tuple[str, list[list[Button]]]:
         if approve:

@@ -7,6 +7,7 @@ from handlers.jobs import hand_over, order_button, pressed_order, show_on_card, 
 from handlers.labels import DEPARTMENT_LABELS, N_
 from handlers.messages import Button
 from handlers.notify import notify_person
+from handlers.owner_text import one_line
 from handlers.turn import Press, Turn, parse_id
 from store.assign import REASSIGNABLE, assign, may_assign, reassign, takers
 from store.jobs import may_take
@@ -52,7 +53,7 @@ def _current(turn: Turn, order: Order, version: int, action: str) -> bool:
     if not reassigning and order.assignee is not None:
         turn.say(
             _("{number} is already taken by {name}.").format(
-                number=order.number, name=order.assignee.name
+                number=order.number, name=one_line(order.assignee.name)
             )
         )
     else:
@@ -67,7 +68,7 @@ def _offer(turn: Turn, order: Order, choice: str) -> None:
     def compose(_: Translate) -> tuple[str, list[list[Button]]]:
         if not people:
             return _("Nobody else can take {number} yet.").format(number=order.number), []
-        rows = [[order_button(p.name, order, choice, str(p.id))] for p in people]
+        rows = [[order_button(one_line(p.name, 40), order, choice, str(p.id))] for p in people]
         return _("Who should take {number}?").format(number=order.number), rows
 
     asker = turn.person
@@ -106,13 +107,15 @@ def _after_assign(turn: Turn, order: Order, person: Person, actor: Person) -> No
     _ = translator(turn.desk.default_language)  # the group reads the desk's language
     stamp = turn.desk.local(turn.desk.now()).strftime("%H:%M")
     line = _("👤 Assigned to {name} by {actor} at {time}")
-    show_on_card(turn, order, line.format(name=person.name, actor=actor.name, time=stamp))
+    show_on_card(
+        turn, order, line.format(name=one_line(person.name), actor=one_line(actor.name), time=stamp)
+    )
     heading = N_("{actor} assigned {number} to you. Full details:")
-    hand_over(turn, order, person, heading, actor.name)
+    hand_over(turn, order, person, heading, one_line(actor.name))
     tell_owner_taken(turn, order, person)
     _ = turn._
     done = _("Done: {number} is assigned to {name}.")
-    turn.say(done.format(number=order.number, name=person.name))
+    turn.say(done.format(number=order.number, name=one_line(person.name)))
 
 
 def _after_reassign(turn: Turn, order: Order, person: Person, old: Person, actor: Person) -> None:
@@ -120,10 +123,17 @@ def _after_reassign(turn: Turn, order: Order, person: Person, old: Person, actor
     _ = translator(turn.desk.default_language)  # the group reads the desk's language
     stamp = turn.desk.local(turn.desk.now()).strftime("%H:%M")
     line = _("🔁 Reassigned to {name} by {actor} at {time}")
-    show_on_card(turn, order, line.format(name=person.name, actor=actor.name, time=stamp))
+    show_on_card(
+        turn, order, line.format(name=one_line(person.name), actor=one_line(actor.name), time=stamp)
+    )
     heading = N_("{actor} handed {number} over to you. Full details:")
-    hand_over(turn, order, person, heading, actor.name)
-    values = {"number": order.number, "name": person.name, "actor": actor.name, "old": old.name}
+    hand_over(turn, order, person, heading, one_line(actor.name))
+    values = {
+        "number": order.number,
+        "name": one_line(person.name),
+        "actor": one_line(actor.name),
+        "old": one_line(old.name),
+    }
     notify_person(turn, old, lambda t: (t(_TOLD_OLD).format(**values), []))
     notify_person(turn, order.owner, lambda t: (t(_TOLD_OWNER).format(**values), []))
     _ = turn._

@@ -6,6 +6,7 @@ from handlers.i18n import Translate
 from handlers.jobs import order_data
 from handlers.labels import DEPARTMENT_LABELS, status_label
 from handlers.messages import Button
+from handlers.owner_text import one_line
 from handlers.turn import Turn
 from store.assign import REASSIGNABLE
 from store.board import HeldJob, board
@@ -53,7 +54,7 @@ def _held(_: Translate, held: list[HeldJob], lines: list[str]) -> list[list[Butt
         lines.append(_("Taken (number · who · state):"))
     buttons: list[list[Button]] = []
     for job in held:
-        lines.append(f"• {job.number} · {job.assignee} · {status_label(_, job.status)}")
+        lines.append(f"• {job.number} · {one_line(job.assignee)} · {status_label(_, job.status)}")
         if job.status in REASSIGNABLE:
             label = _("🔁 Reassign {number}").format(number=job.number)
             buttons.append([Button(label, order_data(job.order_id, job.version, "reassign"))])

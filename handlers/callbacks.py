@@ -10,6 +10,7 @@ from handlers.labels import N_, category_label
 from handlers.menu import show_menu
 from handlers.messages import Button
 from handlers.notify import queue_for_people, queue_for_person
+from handlers.owner_text import field_text, one_line
 from handlers.signoff import RATING_LABELS
 from handlers.steps import IDLE, Step, register
 from handlers.timed import Due, TimerEffect
@@ -164,7 +165,9 @@ def _take(turn: Turn, callback: Callback, version: int) -> None:
         turn.session.refresh(callback)
         holder = callback.handled_by
         if callback.status == "taken" and holder is not None:
-            turn.say(_("This callback is already taken by {name}.").format(name=holder.name))
+            turn.say(
+                _("This callback is already taken by {name}.").format(name=one_line(holder.name))
+            )
         else:
             turn.say(_("That button is out of date, so nothing was changed."))
         return
@@ -172,9 +175,9 @@ def _take(turn: Turn, callback: Callback, version: int) -> None:
     order = callback.order
     lines = [
         _("You took the callback for {summary}.").format(summary=_summary(_, callback)),
-        _("Owner: {name}").format(name=order.owner.name),
+        _("Owner: {name}").format(name=one_line(order.owner.name)),
         _("Contact phone: {phone}").format(phone=order.contact_phone),
-        _("Problem: {text}").format(text=order.description[:300]),
+        _("Problem: {text}").format(text=field_text(order.description, 300)),
         _("After the call, record how satisfied the owner is:"),
     ]
     turn.say("\n".join(lines), _result_buttons(_, callback, "cbout"))

@@ -12,6 +12,7 @@ from handlers.jobs import (
 from handlers.labels import money, status_label
 from handlers.messages import Button
 from handlers.notify import notify_person
+from handlers.owner_text import one_line
 from handlers.quotes import work_buttons
 from handlers.signoff import done_buttons, rebook_button
 from handlers.turn import Press, Turn
@@ -113,7 +114,7 @@ def _tell_owner(turn: Turn, order: Order, action: OrderAction, engineer: Person)
     stamp = turn.desk.local(turn.desk.now()).strftime("%H:%M")
 
     def compose(_: Translate) -> tuple[str, list[list[Button]]]:
-        values = {"name": engineer.name, "number": order.number, "time": stamp}
+        values = {"name": one_line(engineer.name), "number": order.number, "time": stamp}
         if action is OrderAction.DEPART:
             return _("{name} is on the way to you for {number}.").format(**values), []
         if action is OrderAction.ARRIVE:

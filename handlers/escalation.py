@@ -10,6 +10,7 @@ from handlers.jobs import engineer_buttons, order_button, queue_job_card
 from handlers.labels import category_label, window_label
 from handlers.messages import Button
 from handlers.notify import queue_for_people, queue_for_person
+from handlers.owner_text import one_line
 from handlers.signoff import done_buttons
 from handlers.timed import Due, TimerEffect
 from store import promises
@@ -80,7 +81,7 @@ def urgent_not_on_site(due: Due) -> None:
     holder = order.assignee
 
     def compose(_: Translate) -> tuple[str, list[list[Button]]]:
-        who = holder.name if holder is not None else _("nobody has taken it")
+        who = one_line(holder.name) if holder is not None else _("nobody has taken it")
         text = _(
             "🚨 Urgent {number} (room {room}) is not on site {minutes} minutes after it was "
             "reported. Holder: {who}."

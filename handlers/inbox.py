@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from handlers.desk import Desk
 from handlers.i18n import pick_language, translator
 from handlers.messages import Inbound, Outbound
+from handlers.owner_text import normalise
 from handlers.router import route
 from handlers.turn import Turn
 from store.db import Database, UnitOfWork
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> bool:
     """Handle a message exactly once in one transaction; False if it was a duplicate."""
-    inbound = without_controls(inbound)
+    inbound = normalised(inbound)
     try:
         with db.unit_of_work() as uow:
             if not _first_delivery(uow, inbound):
@@ -38,13 +38,14 @@ def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> bool:
         return _apologise(db, desk, inbound)
 
 
-def without_controls(inbound: Inbound) -> Inbound:
-    """Drop control characters from typed text (PostgreSQL refuses NUL); keep line breaks."""
-    text = inbound.text
-    if text is None or text.isprintable():
+def normalised(inbound: Inbound) -> Inbound:
+    """Typed text and the sender's display name as the desk keeps them (owner text is data):
+    no controls (PostgreSQL refuses NUL), bidi or zero-width characters; invisible text is ""."""
+    text = normalise(inbound.text) if inbound.text is not None else None
+    name = normalise(inbound.user_name)
+    if text == inbound.text and name == inbound.user_name:
         return inbound
-    clean = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
-    return replace(inbound, text=clean)
+    return replace(inbound, text=text, user_name=name)
 
 
 def _first_delivery(uow: UnitOfWork, inbound: Inbound) -> bool:

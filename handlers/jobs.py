@@ -9,6 +9,7 @@ from handlers.i18n import Translate, translator
 from handlers.labels import DEPARTMENT_LABELS, N_, category_label, money, window_label
 from handlers.messages import Button, Outbound
 from handlers.notify import notify_person
+from handlers.owner_text import field_text, one_line
 from handlers.turn import Press, Turn
 from store.jobs import claim, department_for, may_take, order_for_update
 from store.models import Order, OutboxMessage, Person
@@ -92,7 +93,7 @@ def card_text(desk: Desk, order: Order, language: str) -> str:
             _title(_, order),
             _("Room: {room} ({where})").format(room=room, where=where),
             _("Category: {category}").format(category=category_label(_, order.category)),
-            _("Problem: {text}").format(text=order.description[:500]),
+            _("Problem: {text}").format(text=field_text(order.description, 500)),
             _("When: {when}").format(when=_when(_, desk, order, language)),
             _("Price: {price}").format(price=_price(_, order)),
             _("Photos: {count}").format(count=len(order.photos)),
@@ -141,7 +142,7 @@ def on_order_button(turn: Turn, press: Press) -> None:
         )
         return
     if not claim(turn.session, order.id, int(version), turn.person.id, turn.desk.now()):
-        holder = order.assignee.name if order.assignee is not None else None
+        holder = one_line(order.assignee.name) if order.assignee is not None else None
         if holder:
             turn.say(
                 _("{number} is already taken by {name}.").format(number=order.number, name=holder)
@@ -156,7 +157,7 @@ def on_order_button(turn: Turn, press: Press) -> None:
 def _after_claim(turn: Turn, order: Order, engineer: Person) -> None:
     _ = translator(turn.desk.default_language)
     stamp = turn.desk.local(order.claimed_at or turn.desk.now()).strftime("%H:%M")
-    taken = _("✅ Taken by {name} at {time}").format(name=engineer.name, time=stamp)
+    taken = _("✅ Taken by {name} at {time}").format(name=one_line(engineer.name), time=stamp)
     show_on_card(turn, order, taken)
     hand_over(turn, order, engineer, N_("You took {number}. Full details:"))
     tell_owner_taken(turn, order, engineer)
@@ -191,7 +192,7 @@ def tell_owner_taken(turn: Turn, order: Order, engineer: Person) -> None:
         order.owner,
         lambda _: (
             _("Good news: {name} has taken your request {number} and will contact you.").format(
-                name=engineer.name, number=order.number
+                name=one_line(engineer.name), number=order.number
             ),
             [],
         ),
@@ -203,7 +204,7 @@ def _job_details(_: Translate, turn: Turn, order: Order, language: str, heading:
     return "\n".join(
         [
             heading,
-            _("Owner: {name}").format(name=owner.name),
+            _("Owner: {name}").format(name=one_line(owner.name)),
             _("Contact phone: {phone}").format(phone=order.contact_phone),
             card_text(turn.desk, order, language).split("\n", 1)[1],
         ]

@@ -7,6 +7,7 @@ import unicodedata
 from handlers.i18n import Translate, translator
 from handlers.menu import show_menu
 from handlers.messages import Outbound
+from handlers.owner_text import one_line
 from handlers.turn import Turn
 from store.linking import LinkResult, new_code, redeem
 from store.models import OutboxMessage, Person
@@ -60,7 +61,7 @@ def _answer(turn: Turn, result: LinkResult) -> None:
             turn.goto("idle", {})
         turn.say(
             _("Done: this chat now uses the account of {name}. Your requests are here too.").format(
-                name=person.name
+                name=one_line(person.name)
             )
         )
         _tell_other_chats(turn, person)

@@ -10,6 +10,7 @@ from handlers.jobs import engineer_buttons, order_button, pressed_order
 from handlers.labels import money, status_label
 from handlers.messages import Button
 from handlers.notify import notify_person
+from handlers.owner_text import field_text, one_line
 from handlers.steps import IDLE, Step, choose_buttons_hint, enter, register
 from handlers.turn import Press, Turn
 from store.jobs import order_for_update
@@ -276,12 +277,16 @@ def _send_for_approval(turn: Turn, order: Order, amount_fen: int, text: str) -> 
     _ = turn._
     assert turn.person is not None
     propose(turn.session, order, amount_fen, text, turn.person.id, turn.desk.now())
-    values = {"number": order.number, "amount": money(amount_fen), "name": turn.person.name}
+    values = {
+        "number": order.number,
+        "amount": money(amount_fen),
+        "name": one_line(turn.person.name),
+    }
 
     def compose(_: Translate) -> tuple[str, list[list[Button]]]:
         message = _(
             "{name} quotes {amount} for {number}, not on the price list:\n{text}\nApprove?"
-        ).format(text=text, **values)
+        ).format(text=field_text(text), **values)
         buttons = [
             order_button(_("✅ Approve"), order, "qok"),
             order_button(_("❌ Reject"), order, "qno"),
@@ -374,7 +379,7 @@ def _ask_owner(turn: Turn, order: Order, item: PriceItem | None) -> None:
 
 def _proposal_text(order: Order) -> str:
     last = last_event(order, "quote")
-    return (last.note or "") if last is not None else ""
+    return field_text(last.note) if last is not None else "-"
 
 
 def _agree(turn: Turn, order: Order, _extra: str) -> None:

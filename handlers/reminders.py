@@ -7,6 +7,7 @@ from handlers.i18n import Translate
 from handlers.labels import category_label, money
 from handlers.messages import Button
 from handlers.notify import queue_for_people, queue_for_person
+from handlers.owner_text import one_line
 from handlers.timed import Due, TimerEffect
 from handlers.turn import GLOBAL, encode_button
 from store import promises
@@ -63,7 +64,7 @@ def follow_up(due: Due) -> None:
             number=order.number,
             amount=money(outstanding),
             count=bill.reminders_sent,
-            name=owner.name,
+            name=one_line(owner.name),
             phone=order.contact_phone,
         )
         return text, [[Button(_("📋 Arrears list"), encode_button(GLOBAL, "arrears"))]]

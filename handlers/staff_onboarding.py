@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.labels import DEPARTMENT_LABELS, ROLE_LABELS
+from handlers.owner_text import one_line
 from handlers.turn import Turn
 from store.people import add_person
 from store.staff import redeem_invite
@@ -16,7 +17,7 @@ def join_staff(turn: Turn, code: str) -> None:
         turn.session,
         channel=turn.inbound.channel,
         external_id=turn.inbound.user_id,
-        name=turn.inbound.user_name or turn.inbound.user_id,
+        name=one_line(turn.inbound.user_name or turn.inbound.user_id, 50),
         language=turn.language,
     )
     invite = redeem_invite(turn.session, code[:40], person, turn.desk.now())
@@ -36,6 +37,6 @@ def join_staff(turn: Turn, code: str) -> None:
         role = f"{role} ({_(DEPARTMENT_LABELS[invite.department])})"
     turn.say(
         _("Welcome to the team, {name}! You are now registered as {role}.").format(
-            name=person.name, role=role
+            name=one_line(person.name), role=role
         )
     )
