@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from json import dumps
 from typing import Any
 
@@ -14,12 +13,16 @@ GONE_ERRORS = frozenset({43004, 40003, 43019})  # unsubscribed, bad openid, bloc
 BUSY_ERRORS = frozenset({-1, 45009, 45011})  # system busy, API limits
 
 
-@dataclass(frozen=True)
 class ApiError(Exception):
-    """WeChat answered with a non-zero errcode (or not at all: errcode -2 for the network)."""
+    """WeChat answered with a non-zero errcode (or not at all: errcode -2 for the network).
 
-    errcode: int
-    errmsg: str
+    A plain exception, not a frozen dataclass: Python sets __traceback__ (and __context__) on
+    an exception as it passes through a @contextmanager, which a frozen one refuses."""
+
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(errcode, errmsg)
+        self.errcode = errcode
+        self.errmsg = errmsg
 
     def __str__(self) -> str:
         return f"{self.errcode} {self.errmsg}"
