@@ -5,9 +5,12 @@ from __future__ import annotations
 from handlers.complaints.common import STATUS_LABELS as COMPLAINT_STATUS
 from handlers.i18n import translator
 from handlers.labels import category_label, event_label, money, status_label, window_label
+from handlers.messages import Button
+from handlers.owner_text import field_text
 from handlers.turn import Turn, parse_id
 from store.complaints.records import complaints_of
 from store.orders import order_of_owner, orders_of
+from store.people import has_home
 
 
 def show_menu(turn: Turn) -> None:
@@ -16,7 +19,7 @@ def show_menu(turn: Turn) -> None:
     turn.say(
         _("What can I do for you?"),
         [
-            [turn.global_button(_("🔧 Report a repair"), "repair")],
+            [_repair_or_home(turn)],
             [turn.global_button(_("📣 Complaint / suggestion"), "complaint")],
             [turn.global_button(_("📋 My requests"), "requests")],
             [
@@ -25,6 +28,14 @@ def show_menu(turn: Turn) -> None:
             ],
         ],
     )
+
+
+def _repair_or_home(turn: Turn) -> Button:
+    """Repairs are filed for a home: staff without one are offered to register it first."""
+    _ = turn._
+    if turn.person is not None and not has_home(turn.person):
+        return turn.global_button(_("🏠 Register my home"), "home")
+    return turn.global_button(_("🔧 Report a repair"), "repair")
 
 
 def show_help(turn: Turn) -> None:
@@ -108,7 +119,7 @@ def show_order(turn: Turn, order_id: str) -> None:
         _("Where: {where}").format(
             where=_("inside the home") if order.location == "home" else _("public area")
         ),
-        _("Problem: {text}").format(text=order.description[:300]),
+        _("Problem: {text}").format(text=field_text(order.description, 300)),
     ]
     if order.urgent:
         lines.append(_("When: come now (urgent)"))

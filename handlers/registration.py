@@ -8,9 +8,9 @@ from handlers.menu import show_menu
 from handlers.steps import Step, choose_buttons_hint, enter, register
 from handlers.turn import Press, Turn, parse_id
 from store.models import Unit
-from store.people import register_owner
+from store.people import add_home, has_home, register_owner
 from store.phones import parse_phone, phone_matches
-from store.units import find_unit, similar_units
+from store.units import find_unit, parse_unit_code, similar_units
 
 NAME_LIMIT = 50
 
@@ -27,6 +27,16 @@ def start_registration(turn: Turn) -> None:
     enter(turn, "reg_name", {})
 
 
+def start_home_registration(turn: Turn) -> None:
+    """A person known only as staff registers the home they own (they keep their roles)."""
+    _ = turn._
+    if turn.person is None or has_home(turn.person):
+        show_menu(turn)
+        return
+    turn.say(_("Let us register your home, so that you can report repairs for it."))
+    enter(turn, "reg_room", {"name": turn.person.name})
+
+
 def _ask_name(turn: Turn) -> None:
     _ = turn._
     turn.say(_("What is your name?"))
@@ -34,14 +44,41 @@ def _ask_name(turn: Turn) -> None:
 
 def _on_name(turn: Turn) -> None:
     _ = turn._
-    name = (turn.inbound.text or "").strip()
+    name = " ".join((turn.inbound.text or "").split())  # a name is one line (owner text is data)
     if not name:
         turn.say(_("Please type your name."))
         return
     if len(name) > NAME_LIMIT:
         turn.say(_("That is a bit long. Please keep your name under 50 characters."))
         return
+    problem = not_a_name(turn, name)
+    if problem is not None:
+        turn.say(problem)
+        return
     enter(turn, "reg_room", {"name": name})
+
+
+def not_a_name(turn: Turn, name: str) -> str | None:
+    """Why typed text is not a person's name (a phone, a room, one character, no letters), as
+    the polite question to ask again; None when it can be a name."""
+    _ = turn._
+    if parse_phone(name[:40]) is not None:
+        return _(
+            "That looks like a phone number; I will ask for it in a moment. First, please "
+            "type your name, for example Li Na or 张伟."
+        )
+    if parse_unit_code(name) is not None:
+        return _(
+            "That looks like a room number; I will ask for your home next. First, please "
+            "type your name, for example Li Na or 张伟."
+        )
+    letters = [c for c in name if c.isalpha()]
+    if len(letters) < 2 or sum(c.isdigit() for c in name) > len(letters):
+        return _(
+            "That does not look like a name. Please type your name (at least two letters), "
+            "for example Li Na or 张伟."
+        )
+    return None
 
 
 def _on_name_press(turn: Turn, press: Press) -> None:
@@ -149,16 +186,26 @@ def _finish(turn: Turn, phone: str, proven: bool) -> None:
         return
     matches = phone_matches(unit, phone)
     verified = matches and proven
-    turn.person = register_owner(
-        turn.session,
-        channel=turn.inbound.channel,
-        external_id=turn.inbound.user_id,
-        name=str(data["name"]),
-        unit=unit,
-        phone=phone,
-        verified=verified,
-        language=turn.language,
-    )
+    if turn.person is not None:  # staff registering their own home
+        add_home(
+            turn.session,
+            turn.person,
+            name=str(data["name"]),
+            unit=unit,
+            phone=phone,
+            verified=verified,
+        )
+    else:
+        turn.person = register_owner(
+            turn.session,
+            channel=turn.inbound.channel,
+            external_id=turn.inbound.user_id,
+            name=str(data["name"]),
+            unit=unit,
+            phone=phone,
+            verified=verified,
+            language=turn.language,
+        )
     turn.goto("idle", {})
     if verified:
         turn.say(

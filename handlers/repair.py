@@ -23,6 +23,7 @@ from handlers.steps import Step, choose_buttons_hint, enter, register
 from handlers.turn import Press, Turn, parse_id
 from store.models import PriceItem
 from store.orders import NewRepair, create_repair, next_order_number, price_item
+from store.people import has_home
 from store.phones import parse_phone
 from store.price_list import categories, items_in
 
@@ -44,12 +45,27 @@ def start_repair(turn: Turn) -> None:
             )
         )
         return
+    if turn.person is not None and not has_home(turn.person):
+        no_home(turn)
+        return
     if turn.convo.step.startswith("rep_"):
         _ = turn._
         turn.say(_("Let us continue your repair request where you left off."))
         enter(turn, turn.convo.step, turn.draft)
         return
     enter(turn, "rep_where", {"photos": [], "albums": []})
+
+
+def no_home(turn: Turn) -> None:
+    """Staff without a home of their own cannot file repairs: say how to register one."""
+    _ = turn._
+    turn.say(
+        _(
+            "Repairs are reported for a home, and no home is registered for you yet (you are "
+            "registered as staff). If you own a flat here, register it first."
+        ),
+        [[turn.global_button(_("🏠 Register my home"), "home")]],
+    )
 
 
 def _nav(turn: Turn) -> list[Button]:
@@ -651,6 +667,10 @@ def _submit(turn: Turn) -> None:
     _ = turn._
     data = turn.draft
     assert turn.person is not None
+    if not has_home(turn.person):  # a draft begun before the home was required
+        turn.goto("idle", {})
+        no_home(turn)
+        return
     now = turn.desk.now()
     home = data.get("location") == "home"
     repair = NewRepair(

@@ -232,6 +232,8 @@ def _global_press(turn: Turn, press: Press) -> None:
         finance.pay_in_full(turn, press.arg)
     elif press.action == "repair":
         repair.start_repair(turn)
+    elif press.action == "home":  # staff without a home register theirs (issue 11.4)
+        registration.start_home_registration(turn)
     elif press.action == "requests":
         show_requests(turn)
     elif press.action == "order":

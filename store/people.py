@@ -42,6 +42,23 @@ def register_owner(
     return person
 
 
+def has_home(person: Person) -> bool:
+    """Whether the person owns (or lives in) a registered home: only they may file repairs."""
+    return person.unit_id is not None
+
+
+def add_home(
+    session: Session, person: Person, *, name: str, unit: Unit, phone: str, verified: bool
+) -> Person:
+    """A person known so far only as staff registers the home they own; roles are kept."""
+    person.name = name
+    person.unit = unit
+    person.phone = phone
+    person.owner_status = "verified" if verified else "pending"
+    session.flush()
+    return person
+
+
 def roles_of(session: Session, person_id: int) -> set[str]:
     """Every staff role a person holds."""
     return set(session.scalars(select(PersonRole.role).where(PersonRole.person_id == person_id)))
