@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +18,9 @@ from store import migrate
 from store.imports import ImportReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# what @BotFather hands out: the bot's numeric id, a colon, then letters, digits, "_" and "-"
+TOKEN_FORMAT = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
 
 NO_TOKEN = """\
 TELEGRAM_BOT_TOKEN is not set.
@@ -34,11 +38,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     configure_logging(logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     try:
         return int(args.func(args))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+    except (OperationalError, InterfaceError) as exc:  # the database cannot be reached or used
+        print(_database_problem(exc), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _database_problem(exc: Exception) -> str:
+    """One line naming the database (without its password) and the driver's first words."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = load_settings().database_url
+        where = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # the settings themselves are the problem: say what we know
+        where = "PROPDESK_DATABASE_URL"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = reason[0] if reason else type(exc).__name__
+    return (
+        f"cannot use the database {where}: {first}. Check that the server is running and "
+        "PROPDESK_DATABASE_URL is right."
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         "timers", help="what the scheduler still has to do, and what it gave up on"
     )
     timers.set_defaults(func=_timers)
+    examples = sub.add_parser(
+        "examples",
+        help="load the example estate (examples/units.csv, prices.csv) if no units are "
+        "registered yet; otherwise leave everything as it is",
+    )
+    examples.set_defaults(func=_examples)
     return parser
 
 
@@ -120,6 +152,13 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.telegram_bot_token:
         print(NO_TOKEN, file=sys.stderr)
+        return EXIT_CONFIG
+    if not TOKEN_FORMAT.fullmatch(settings.telegram_bot_token):
+        print(
+            "invalid setting TELEGRAM_BOT_TOKEN: a token looks like 123456789:AAE... (digits, a "
+            "colon, then letters, digits, _ and -); copy it again from @BotFather.",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     if args.webhook and not (settings.webhook_url and settings.webhook_secret):
         print(
@@ -217,13 +256,48 @@ def _import(path: Path, importer: Callable[..., ImportReport], what: str) -> int
             report = importer(uow.session, path)
             if not report.ok:
                 for error in report.errors:
-                    print(f"{path}:{error.line}: {error.reason}", file=sys.stderr)
-                print(f"{len(report.errors)} bad rows; nothing was imported", file=sys.stderr)
+                    where = f"{path}:{error.line}" if error.line > 0 else str(path)
+                    print(f"{where}: {error.reason}", file=sys.stderr)
+                print(f"{path}: {report.summary()}", file=sys.stderr)
                 return EXIT_FAILED
             uow.commit()
     finally:
         services.close()
     print(f"{what}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged")
+    return EXIT_OK
+
+
+def _examples(args: argparse.Namespace) -> int:
+    """Load the example estate into an empty registry (a fresh database, even one another
+    command created before the first start), and say what was done."""
+    from sqlalchemy import func, select
+
+    from store.models import Unit
+    from store.price_list import import_prices
+    from store.units import import_units
+
+    services = bootstrap()
+    try:
+        with services.db.unit_of_work() as uow:
+            units = int(uow.session.scalar(select(func.count()).select_from(Unit)) or 0)
+            if units:
+                print(f"the unit registry has {units} units: the example estate was not loaded")
+                return EXIT_OK
+            reports = [
+                import_units(uow.session, EXAMPLES / "units.csv"),
+                import_prices(uow.session, EXAMPLES / "prices.csv"),
+            ]
+            if not all(r.ok for r in reports):
+                print("the example files are damaged; nothing was loaded", file=sys.stderr)
+                return EXIT_FAILED
+            uow.commit()
+    finally:
+        services.close()
+    added_units, added_items = (r.added + r.updated + r.unchanged for r in reports)
+    print(
+        f"the unit registry was empty: loaded the example estate ({added_units} units, "
+        f"{added_items} price items); register as room 3-2-1201 with phone 13812345678"
+    )
     return EXIT_OK
 
 

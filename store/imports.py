@@ -24,12 +24,18 @@ T = TypeVar("T", bound=Base)
 LOOKUP_CHUNK = 500
 
 
+#: what a problem is about: one data line ("line"), or the file as a whole
+PROBLEM_KINDS = ("line", "header", "encoding", "file", "syntax")
+
+
 @dataclass(frozen=True)
 class RowError:
-    """One bad row: its line as a person sees it in the file (header = line 1), and why."""
+    """One problem: its line as a person sees it in the file (header = line 1), why, and what
+    it is about — a data line, or the header, the encoding, the file or its syntax."""
 
     line: int
     reason: str
+    kind: str = "line"
 
     def __str__(self) -> str:
         """Render as "line 7: reason"."""
@@ -50,9 +56,33 @@ class ImportReport:
         """True when the file was clean (and so was applied)."""
         return not self.errors
 
-    def error(self, line: int, reason: str) -> None:
-        """Record one bad row."""
-        self.errors.append(RowError(line, reason))
+    @property
+    def bad_lines(self) -> int:
+        """How many data lines are wrong (a line with several problems counts once)."""
+        return len({e.line for e in self.errors if e.kind == "line"})
+
+    @property
+    def file_problem(self) -> RowError | None:
+        """The problem with the file as a whole (header, encoding, syntax), if there is one."""
+        return next((e for e in self.errors if e.kind != "line"), None)
+
+    def error(self, line: int, reason: str, kind: str = "line") -> None:
+        """Record one problem (with a data line unless `kind` says otherwise)."""
+        self.errors.append(RowError(line, reason, kind))
+
+    def summary(self) -> str:
+        """One line for people: what was wrong, counted in lines, and that nothing changed."""
+        problem = self.file_problem
+        if problem is not None:
+            what = {
+                "header": "the header line is wrong",
+                "encoding": "the file is not UTF-8 text",
+                "file": "the file cannot be read",
+                "syntax": "the file is not well-formed",
+            }[problem.kind]
+            return f"{what}; nothing was imported"
+        count = self.bad_lines
+        return f"{count} bad line{'' if count == 1 else 's'}; nothing was imported"
 
 
 @dataclass(frozen=True)
@@ -64,12 +94,14 @@ class CsvRow:
 
 
 class FileProblem(Exception):
-    """The file as a whole cannot be read; carries the line where it went wrong."""
+    """The file as a whole cannot be read; carries the line where it went wrong and what kind
+    of problem it is ("encoding", "file", "syntax")."""
 
-    def __init__(self, line: int, reason: str) -> None:
+    def __init__(self, line: int, reason: str, kind: str = "file") -> None:
         super().__init__(f"line {line}: {reason}")
         self.line = line
         self.reason = reason
+        self.kind = kind
 
 
 def read_text(path: Path) -> str:
@@ -82,7 +114,9 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise FileProblem(line, "not UTF-8 text (save the file as 'CSV UTF-8')") from exc
+        raise FileProblem(
+            line, "not UTF-8 text (save the file as 'CSV UTF-8')", "encoding"
+        ) from exc
 
 
 def read_csv(text: str, required: Sequence[str], report: ImportReport) -> list[CsvRow]:
@@ -91,15 +125,15 @@ def read_csv(text: str, required: Sequence[str], report: ImportReport) -> list[C
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        report.error(1, f"unreadable CSV header: {exc}")
+        report.error(1, f"unreadable CSV header: {exc}", "header")
         return []
     if header is None:
-        report.error(1, "empty file: expected a header line " + ",".join(required))
+        report.error(1, "empty file: expected a header line " + ",".join(required), "header")
         return []
     names = [h.strip().lower() for h in header]
     missing = [r for r in required if r not in names]
     if missing:
-        report.error(1, "header lacks column(s): " + ", ".join(missing))
+        report.error(1, "header lacks column(s): " + ", ".join(missing), "header")
         return []
     rows: list[CsvRow] = []
     line = reader.line_num + 1
@@ -110,7 +144,7 @@ def read_csv(text: str, required: Sequence[str], report: ImportReport) -> list[C
             if row is not None:
                 rows.append(row)
     except csv.Error as exc:
-        report.error(line, f"unreadable CSV: {exc}")
+        report.error(line, f"unreadable CSV: {exc}", "syntax")
     return rows
 
 

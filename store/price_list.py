@@ -107,7 +107,7 @@ def _read_prices(path: Path, report: ImportReport) -> dict[str, dict[str, object
         else:
             rows = read_csv(text, FIELDS, report)
     except FileProblem as exc:
-        report.error(exc.line, exc.reason)
+        report.error(exc.line, exc.reason, exc.kind)
         return {}
     parsed = [(row.line, rec) for row in rows if (rec := _price_record(row, report))]
     duplicates(((code, line) for line, (code, _) in parsed), "code", report)
@@ -126,7 +126,9 @@ def _yaml_rows(text: str, report: ImportReport) -> list[CsvRow]:
         loader.dispose()
     nodes = _entry_nodes(node, data)
     if nodes is None:
-        raise FileProblem(1, "expected a list of price items (or a mapping with an 'items' list)")
+        raise FileProblem(
+            1, "expected a list of price items (or a mapping with an 'items' list)", "syntax"
+        )
     rows = [_yaml_row(n, entry, report) for n, entry in nodes]
     return [r for r in rows if r is not None]
 
@@ -137,7 +139,7 @@ def _yaml_problem(exc: yaml.YAMLError) -> FileProblem:
     what = " ".join(
         str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x
     )
-    return FileProblem(mark.line + 1 if mark else 1, f"YAML syntax error: {what or exc}")
+    return FileProblem(mark.line + 1 if mark else 1, f"YAML syntax error: {what or exc}", "syntax")
 
 
 def _entry_nodes(node: yaml.Node | None, data: object) -> list[tuple[yaml.Node, object]] | None:

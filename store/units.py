@@ -202,7 +202,7 @@ def _read_units(path: Path, report: ImportReport) -> dict[str, dict[str, object]
     try:
         rows = read_csv(read_text(path), CSV_FIELDS, report)
     except FileProblem as exc:
-        report.error(exc.line, exc.reason)
+        report.error(exc.line, exc.reason, exc.kind)
         return {}
     parsed = [(row.line, rec) for row in rows if (rec := _unit_record(row, report))]
     duplicates(((code, line) for line, (code, _) in parsed), "unit", report)
