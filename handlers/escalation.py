@@ -46,9 +46,13 @@ def _bosses(due: Due, order: Order, *, managers: bool) -> list[Person]:
 
 
 def reannounce(due: Due) -> None:
-    """A job still unclaimed after a while is posted again in its group."""
+    """A job still unclaimed a while after its card reached the group is posted again there."""
     order = _order(due)
     if order is not None and order.status == OrderStatus.SUBMITTED:
+        later = promises.reannounce_at(due.session, order, due.now)
+        if later is not None:  # its card reached the group late, or not yet: count from then
+            schedule(due.session, promises.REANNOUNCE, order.id, later)
+            return
         queue_job_card(due.session, due.desk, order, again=True)
 
 

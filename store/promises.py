@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from store import timers
 from store.board import URGENT_ARRIVAL as ON_SITE_WITHIN
-from store.models import Bill, Order
+from store.models import Bill, Order, OutboxMessage
 from store.order_states import OrderAction
 
 # timers about an order (subject = order id)
@@ -123,6 +123,24 @@ def order_waiting(session: Session, order: Order, at: datetime, *, new: bool) ->
         timers.schedule(session, URGENT_ARRIVAL, order.id, order.created_at + policy.urgent_arrival)
     if new:
         _owner_visit_reminder(session, order, at)
+
+
+CARD_CHECK = timedelta(minutes=1)  # how often a re-post looks again while its card is queued
+
+
+def reannounce_at(session: Session, order: Order, now: datetime) -> datetime | None:
+    """When the "still waiting" re-post of an unclaimed order is due: `reannounce` after its
+    card reached the group, not after the order was made (a busy group may take minutes to
+    get it); None means now. While the card is still queued, look again shortly."""
+    policy = policy_of(session)
+    again = policy.reannounce_urgent if order.urgent else policy.reannounce
+    card = session.get(OutboxMessage, order.card_outbox_id) if order.card_outbox_id else None
+    if card is None or card.status == "failed":
+        return None
+    if card.sent_at is None:
+        return now + min(again, CARD_CHECK)
+    due = card.sent_at + again
+    return due if due > now else None
 
 
 def order_taken(session: Session, order: Order, at: datetime) -> None:
