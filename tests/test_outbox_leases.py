@@ -5,14 +5,22 @@ every delivery record is fenced by the holder's lease token."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
+from bot.cli import main
 from handlers.messages import Button, Outbound
 from store import outbox
+from store.clock import system_clock
 from store.db import Database
 from store.migrate import upgrade
 from store.models import OutboxMessage
@@ -170,3 +178,78 @@ async def test_a_dead_workers_chat_resumes_within_seconds(
             assert {r.status for r in rows} == {"sent"}
     finally:
         await bot.stop()
+
+
+def _run(fake: FakeTelegram, db_url: str, folder: Path) -> subprocess.Popen[str]:
+    """`propdesk run` as an operator starts it (the wall clock: a process of its own)."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:KILL-TEST",
+        "PROPDESK_TELEGRAM_API_BASE_URL": fake.base_url,
+        "PROPDESK_TELEGRAM_FILE_BASE_URL": fake.base_file_url,
+        "PROPDESK_DATABASE_URL": db_url,
+        "PROPDESK_OUTBOX_POLL_SECONDS": "0.1",
+        "PROPDESK_SCHEDULER_ENABLED": "false",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _leased(db: Database, chat_id: str) -> bool:
+    with db.unit_of_work() as uow:
+        rows = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.chat_id == chat_id)
+        ).all()
+        return any(r.lease_until is not None for r in rows)
+
+
+def test_kill_9_of_a_sending_worker_frees_its_chat_within_seconds(
+    fake_tg: FakeTelegram, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14.5 with real processes: `propdesk run` is killed (SIGKILL) while it sends an
+    owner's first reply; a second `propdesk run` delivers the chat, in order, once the short
+    lease has run out (a 60 s lease would outlast this test's wait). The reply in flight at
+    the kill may arrive twice (at least once), nothing else."""
+    monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "upgrade"]) == 0
+    db = Database(db_url, system_clock)
+    chat = 9301
+    texts = ["one", "two", "three"]
+    try:
+        _queue(db, str(chat), texts)
+        fake_tg.delay("sendMessage", 2.0, chat_id=chat)  # the first send is still in flight
+        first = _run(fake_tg, db_url, tmp_path)
+        try:
+            deadline = time.monotonic() + 30
+            while not _leased(db, str(chat)):
+                assert time.monotonic() < deadline, "the first worker never claimed the chat"
+                time.sleep(0.05)
+            time.sleep(0.3)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        fake_tg.delay("sendMessage", 0, chat_id=chat)
+        second = _run(fake_tg, db_url, tmp_path)
+        try:
+            fake_tg.wait_for(
+                lambda _: set(texts) <= set(fake_tg.messages_to(chat)) or None, timeout=40
+            )
+            time.sleep(0.5)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+        delivered = fake_tg.messages_to(chat)
+        assert list(dict.fromkeys(delivered)) == texts
+        assert len(delivered) <= len(texts) + 1
+        with db.unit_of_work() as uow:
+            rows = uow.session.scalars(select(OutboxMessage)).all()
+            assert {r.status for r in rows} == {"sent"}
+    finally:
+        db.dispose()
