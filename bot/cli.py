@@ -111,6 +111,18 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("number", help="the order number, e.g. R-20261122-0007")
     show.set_defaults(func=_order_show)
     _report_parsers(sub)
+    complaint = sub.add_parser("complaint", help="complaints and suggestions")
+    complaint_sub = complaint.add_subparsers(title="complaint commands")
+    c_show = complaint_sub.add_parser(
+        "show", help="print a complaint and its history (anonymous complainants stay hidden)"
+    )
+    c_show.add_argument("number", help="the complaint number, e.g. C-20261129-0003")
+    c_show.add_argument(
+        "--reveal", action="store_true", help="name an anonymous complainant (managers only)"
+    )
+    c_show.add_argument("--by", type=int, help="the manager's person id (with --reveal)")
+    c_show.set_defaults(func=_complaint_show)
+
     timers = sub.add_parser(
         "timers", help="what the scheduler still has to do, and what it gave up on"
     )
@@ -400,6 +412,36 @@ def _order_show(args: argparse.Namespace) -> int:
         services.close()
     if lines is None:
         print(f"no order {args.number}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _complaint_show(args: argparse.Namespace) -> int:
+    """R30: anonymity kept unless a manager reveals it; the reveal is logged as an event."""
+    from store.complaints.history import RevealRefused, complaint_history
+
+    if args.reveal and args.by is None:
+        print("--reveal needs --by MANAGER_PERSON_ID (see `propdesk staff list`)", file=sys.stderr)
+        return EXIT_USAGE
+    services = bootstrap()
+    try:
+        with services.db.unit_of_work() as uow:
+            lines = complaint_history(
+                uow.session,
+                args.number.strip(),
+                services.desk.timezone,
+                uow.now(),
+                reveal_by=args.by if args.reveal else None,
+            )
+            uow.commit()
+    except RevealRefused as exc:
+        print(f"refused: {exc}; nothing was revealed", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        services.close()
+    if lines is None:
+        print(f"no complaint {args.number}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(lines))
     return EXIT_OK
