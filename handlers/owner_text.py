@@ -44,6 +44,9 @@ ELLIPSIS = "…"
 def normalise(text: str) -> str:
     """Typed text as the desk keeps it: one kind of line break, no controls, no bidi or
     zero-width characters (ZWJ inside emoji stays), fullwidth ASCII folded; "" if invisible."""
+    if _plain(text):  # the usual case, checked in C: nothing to drop or fold
+        text = unicodedata.normalize("NFC", text)
+        return text if is_visible(text) else ""
     text = _LINE_BREAKS.sub("\n", text)
     text = unicodedata.normalize("NFC", text)
     kept = [_fold(c) for c in text if _keeps(c)]
@@ -51,6 +54,24 @@ def normalise(text: str) -> str:
     text = _flag_tags(text)
     text = unicodedata.normalize("NFC", text)
     return text if is_visible(text) else ""
+
+
+# printable characters that still need work: blank letters and the fullwidth forms we fold
+_NOT_PLAIN = re.compile(
+    "["
+    + "".join(
+        re.escape(c)
+        for c in sorted(BLANK_LETTERS | set(map(chr, range(0xFF01, 0xFF5F))))
+        if c in BLANK_LETTERS or c.isalnum() or c in _FOLDED_SIGNS
+    )
+    + "]"
+)
+
+
+def _plain(text: str) -> bool:
+    """No control, format, line-separator or odd-space character (str.isprintable refuses
+    them all, and ZWJ too), and nothing to fold."""
+    return text.replace("\n", " ").isprintable() and _NOT_PLAIN.search(text) is None
 
 
 def _keeps(c: str) -> bool:
