@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     p_imp.add_argument("file", type=Path)
     p_imp.set_defaults(func=_prices_import)
     _staff_parsers(sub)
+    from bot.webchat.sandbox import add_sandbox_parser  # the no-token sandbox (issue 12)
+
+    add_sandbox_parser(sub)
     order = sub.add_parser("order", help="work orders")
     order_sub = order.add_subparsers(title="order commands")
     show = order_sub.add_parser("show", help="print an order and its whole history (R50)")
@@ -495,7 +498,8 @@ def _report_daily(args: argparse.Namespace) -> int:
     import re
     from datetime import date, timedelta
 
-    from scheduler.digest import digest_chart, digest_text
+    from scheduler.digest import complaint_text, digest_chart, digest_text
+    from store.complaints.reports import complaint_day
     from store.reports import daily_figures
 
     day: date | None = None
@@ -511,12 +515,15 @@ def _report_daily(args: argparse.Namespace) -> int:
     try:
         tz = services.desk.timezone
         day = day or (services.clock().astimezone(tz).date() - timedelta(days=1))
+        language = args.language or services.settings.default_language
         with services.db.read_only() as session:
             figures = daily_figures(session, day, tz, services.clock())
+            complaints = complaint_text(
+                complaint_day(session, day, tz, services.clock()), language
+            )
     finally:
         services.close()
-    language = args.language or services.settings.default_language
-    print(digest_text(figures, language))
+    print(digest_text(figures, language) + (f"\n{complaints}" if complaints else ""))
     if args.chart is not None:
         try:
             args.chart.write_bytes(digest_chart(figures, language))

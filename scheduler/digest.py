@@ -9,8 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from handlers.complaints.common import CLASS_LABELS
+from handlers.complaints.common import STATUS_LABELS as COMPLAINT_STATUS
 from handlers.i18n import Translate, translator
 from handlers.labels import CATEGORY_LABELS, category_label, money
+from store.clock import session_now as figures_now
+from store.complaints.reports import ComplaintDay, complaint_day
 from store.reports import DailyFigures, daily_figures
 
 #: fonts that can draw Chinese, best first
@@ -140,9 +144,52 @@ def digest_chart(figures: DailyFigures, language: str) -> bytes:
     return out.getvalue()
 
 
+def complaint_text(figures: ComplaintDay, language: str) -> str:
+    """The digest's complaint lines (R52): received, open by status and class, late progress
+    updates (R33), and every flagged complaint until it is closed (R34); numbers only (R30)."""
+    if figures.empty and not figures.flagged:
+        return ""
+    _ = translator(language)
+    f = figures
+    lines = [
+        _(
+            "Complaints received: {complaints} · suggestions: {suggestions} · closed: {closed}"
+        ).format(complaints=f.complaints, suggestions=f.suggestions, closed=f.closed),
+    ]
+    if f.open_by_status:
+        statuses = " · ".join(
+            f"{_(COMPLAINT_STATUS.get(k, k))} {v}" for k, v in sorted(f.open_by_status.items())
+        )
+        lines.append(_("Open complaints: {statuses}").format(statuses=statuses))
+    if f.open_by_class:
+        classes = " · ".join(
+            f"{_(CLASS_LABELS.get(k, k))} {v}" for k, v in sorted(f.open_by_class.items())
+        )
+        lines.append(_("Open by class: {classes}").format(classes=classes))
+    if f.overdue_progress:
+        lines.append(
+            _("Progress updates overdue (R33): {numbers}").format(
+                numbers=", ".join(f.overdue_progress)
+            )
+        )
+    for number, status in f.flagged:
+        lines.append(
+            _("🚩 Flagged (R34): {number} · {status}").format(
+                number=number, status=_(COMPLAINT_STATUS.get(status, status))
+            )
+        )
+    return "\n".join(lines)
+
+
 def daily_digest(
     session: Session, day: date, tz: ZoneInfo, language: str, now: datetime | None = None
 ) -> tuple[str, bytes]:
-    """The digest text and chart for the local day `day`."""
+    """The digest text (with its complaint lines) and chart for the local day `day`."""
     figures = daily_figures(session, day, tz, now)
-    return digest_text(figures, language), digest_chart(figures, language)
+    text = digest_text(figures, language)
+    complaints = complaint_text(
+        complaint_day(session, day, tz, now or figures_now(session)), language
+    )
+    if complaints:
+        text = f"{text}\n{complaints}"
+    return text, digest_chart(figures, language)

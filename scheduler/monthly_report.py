@@ -1,4 +1,5 @@
-"""The monthly report workbook (R51): statistics, fee detail, arrears and the callback record.
+"""The monthly report workbook (R51): statistics, fee detail, arrears, the callback record and
+the complaint summary (R35).
 
 Written with openpyxl in write-only mode and fed by streamed queries, so memory stays flat
 however many orders the month holds.
@@ -19,10 +20,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
+from handlers.complaints.common import CLASS_LABELS, SUBJECT_LABELS
 from handlers.finance import METHOD_LABELS
 from handlers.i18n import Translate, translator
 from handlers.labels import N_, category_label
 from store.clock import session_now
+from store.complaints.reports import ComplaintMonth, complaint_month
 from store.reports import (
     REPAIR_CALLBACK_TARGET,
     SERVICE_CALLBACK_TARGET,
@@ -66,6 +69,12 @@ CALLBACK_STATUS_LABELS = {
     "done": N_("Done"),
 }
 BILL_STATUS_LABELS = {"paid": N_("Paid"), "unpaid": N_("Unpaid")}
+OUTCOME_LABELS = {
+    "resolved": N_("Resolved, confirmed by the owner"),
+    "auto_resolved": N_("Resolved, no answer in 72 h"),
+    "referred": N_("Referred (class 3)"),
+    "invalid": N_("Invalid, explained"),
+}
 
 
 @dataclass(frozen=True)
@@ -338,6 +347,35 @@ def _callbacks(
     return count
 
 
+def _complaints(sheet: _Sheet, _: Translate, summary: ComplaintMonth) -> None:
+    """R35: the month's complaint summary, counts only (never who complained, R30)."""
+    s = summary
+    sheet.header([_("Complaint summary {month}").format(month=s.month), _("Count")])
+    sheet.append([_("Complaints"), s.by_kind.get("complaint", 0)])
+    sheet.append([_("Suggestions"), s.by_kind.get("suggestion", 0)])
+    for title, labels, counts in (
+        (_("By class"), CLASS_LABELS, s.by_class),
+        (_("By subject"), SUBJECT_LABELS, s.by_subject),
+        (_("By outcome"), OUTCOME_LABELS, s.by_outcome),
+    ):
+        sheet.append([])
+        sheet.header([title, _("Count")])
+        for key, label in labels.items():
+            if counts.get(key):
+                sheet.append([_(label), counts[key]])
+    sheet.append([])
+    sheet.header([_("Promises"), _("Value")])
+    sheet.append([_("Median time to classify (minutes)"), _rounded(s.median_classify_minutes)])
+    sheet.append([_("Median time to close (hours)"), _rounded(s.median_close_hours)])
+    sheet.append([_("Missed progress updates (R33)"), s.missed_progress])
+    sheet.append([_("Reopenings"), s.reopenings])
+    sheet.append([_("Liaison forms awaiting a reply"), s.liaisons_awaiting])
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def write_monthly_workbook(
     session: Session,
     month: str,
@@ -383,6 +421,7 @@ def write_monthly_workbook(
         callback_record(session, month, tz),
         progress,
     )
+    _complaints(_Sheet(book, _("Complaints"), tz, (40, 12)), _, complaint_month(session, month, tz))
     book.save(out)
     return MonthlySummary(
         month=month,

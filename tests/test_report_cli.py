@@ -82,7 +82,7 @@ def test_monthly_workbook(env_db: str, tmp_path: Path, capsys: pytest.CaptureFix
     assert "10 orders" in lines[0] and "¥180.00 billed" in lines[0] and "¥70.00" in lines[0]
     assert "repairs 67%, services 50%" in lines[0]
     book = load_workbook(xlsx)
-    assert book.sheetnames == ["Statistics", "Fee detail", "Arrears", "Callbacks"]
+    assert book.sheetnames == ["Statistics", "Fee detail", "Arrears", "Callbacks", "Complaints"]
 
 
 def test_a_bad_month_is_exit_1(

@@ -126,7 +126,7 @@ def test_monthly_queries(db: Database) -> None:
 def test_workbook_in_english(db: Database) -> None:
     """Each sheet's headers, rows, totals and the compliance figures."""
     summary, sheets = _workbook(db, "en")
-    assert list(sheets) == ["Statistics", "Fee detail", "Arrears", "Callbacks"]
+    assert list(sheets) == ["Statistics", "Fee detail", "Arrears", "Callbacks", "Complaints"]
     assert summary == MonthlySummary(
         month=MONTH,
         orders=10,
@@ -247,7 +247,7 @@ def test_workbook_in_english(db: Database) -> None:
 def test_workbook_in_chinese(db: Database) -> None:
     """The zh workbook names categories in Chinese and uses the price list's Chinese items."""
     summary, sheets = _workbook(db, "zh")
-    assert summary.fee_rows == 4 and len(sheets) == 4
+    assert summary.fee_rows == 4 and len(sheets) == 5  # with the complaint summary (R35)
     stats = next(iter(sheets.values()))
     assert "水路管道" in [row[1] for row in stats.iter_rows(values_only=True)]
 
