@@ -9,6 +9,7 @@ message to the bot's answer, and how many cards reached the group meanwhile.
     .venv/bin/python bench/storm.py                          # SQLite in a temp folder
     .venv/bin/python bench/storm.py --owners 40 --rounds 5 --cards 60
     .venv/bin/python bench/storm.py --url postgresql+psycopg://...
+    .venv/bin/python bench/storm.py --postgres              # a throw-away cluster
 
 It uses only tests.harness and tests.fake_telegram, so the same file also measures an older
 checkout: `PYTHONPATH=/path/to/old .venv/bin/python bench/storm.py`.
@@ -105,11 +106,23 @@ def main() -> int:
     """Parse the arguments, run, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="database URL (default: SQLite in a temp folder)")
+    parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL")
     parser.add_argument("--owners", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cards", type=int, default=40)
     parser.add_argument("--timeout", type=float, default=180.0, help="per answer, seconds")
     args = parser.parse_args()
+    if args.postgres:  # a throw-away cluster from the machine's binaries, as the tests use
+        from tests.pgserver import ThrowawayPostgres
+
+        server = ThrowawayPostgres()
+        server.start()
+        try:
+            url = server.create_database("storm")
+            asyncio.run(storm(url, args.owners, args.rounds, args.cards, args.timeout))
+        finally:
+            server.stop()
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         url = args.url or f"sqlite:///{folder}/storm.db"
         asyncio.run(storm(url, args.owners, args.rounds, args.cards, args.timeout))
