@@ -1,0 +1,1 @@
+"""The web chat channel: a browser page beside Telegram and WeChat, and the no-token sandbox."""

@@ -1,0 +1,352 @@
+"""The web chat channel: JSON in, Server-Sent Events out, on the desk's one inbox and outbox.
+
+Every request names its person by a signed session token (cookie or header), never by an id
+from the page. A message goes the way of a Telegram update: an `Inbound` handled once in one
+transaction by `handlers.inbox.handle_inbound`; replies wait in the outbox and the sender's
+`WebDelivery` pushes them to the open pages, which catch up from the outbox by message id."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.bootstrap import Services
+from bot.outbox import UNPACED, OutboxSender
+from bot.webchat.delivery import CHANNEL, LiveHub, WebDelivery
+from bot.webchat.history import messages_after, offered
+from bot.webchat.session import COOKIE, HEADER, Sessions
+from bot.webchat.texts import text
+from handlers.inbox import handle_inbound
+from handlers.messages import ChatKind, Inbound
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_TEXT = 2000
+MAX_JSON = 16_000
+MAX_PHOTO = 5 * 1024 * 1024
+NONCE = re.compile(r"[A-Za-z0-9_-]{8,40}")
+PHOTO_NAME = re.compile(r"[0-9a-f]{32}\.(jpg|png|webp|gif)")
+HEARTBEAT_SECONDS = 15.0
+# what a picture's first bytes must be: its type is read from the content, not the header
+MAGIC = (
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+
+
+def picture_type(data: bytes) -> str | None:
+    """The file extension of a JPEG, PNG, GIF or WebP picture, judged by its bytes; else None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return next((ext for magic, ext in MAGIC if data.startswith(magic)), None)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person known to the web chat by name (the sandbox's example people)."""
+
+    user_id: str
+    name: str
+    language: str
+
+
+class WebChat:
+    """The web channel of the desk: routes for the ASGI app and the outbox sender for "web"."""
+
+    def __init__(
+        self,
+        services: Services,
+        sessions: Sessions,
+        files: Path,
+        *,
+        members: Mapping[str, Member] | None = None,
+        groups: Mapping[str, frozenset[str]] | None = None,
+        secure_cookie: bool = True,
+    ) -> None:
+        self.services = services
+        self.sessions = sessions
+        self.files = files
+        self.members = dict(members or {})
+        self.groups = dict(groups or {})  # group chat id -> web ids allowed in it
+        self.secure_cookie = secure_cookie
+        self.hub = LiveHub()
+        self.sender = OutboxSender(
+            services.db,
+            WebDelivery(self.hub),
+            services.clock,
+            services.settings.outbox_poll_seconds,
+            UNPACED,  # a browser has no rate limit to keep
+        )
+        # senders of other channels, woken when a web message wrote to them
+        self.also_notify: list[Callable[[], None]] = []
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start delivering (anything committed before a restart goes out now)."""
+        self.files.mkdir(parents=True, exist_ok=True)
+        self.sender.start()
+        self.sender.notify()
+
+    async def stop(self) -> None:
+        """Stop delivering; what is not sent stays in the outbox."""
+        await self.sender.stop()
+
+    def written(self) -> None:
+        """New outbox rows may be waiting: wake every sender."""
+        self.sender.notify()
+        for notify in self.also_notify:
+            notify()
+
+    def routes(self, prefix: str = "/web") -> list[BaseRoute]:
+        """The channel's routes, to mount on the desk's Starlette app."""
+        return [
+            Route(f"{prefix}/chat", self.chat_page, methods=["GET"]),
+            Route(f"{prefix}/send", self.send, methods=["POST"]),
+            Route(f"{prefix}/photo", self.upload, methods=["POST"]),
+            Route(f"{prefix}/photo/{{name}}", self.photo, methods=["GET"]),
+            Route(f"{prefix}/events", self.events, methods=["GET"]),
+            Mount(f"{prefix}/static", StaticFiles(directory=STATIC), name="webchat-static"),
+        ]
+
+    # --- who is asking ---------------------------------------------------------------------
+
+    def _user(self, request: Request) -> str | None:
+        """The web id the request's token proves (a header wins over the cookie)."""
+        token = request.headers.get(HEADER) or request.cookies.get(COOKIE)
+        return self.sessions.user_of(token)
+
+    def _chat(self, user_id: str, chat: str) -> tuple[str, ChatKind] | None:
+        """The chat a person may use: their own ("me"), or a group they belong to."""
+        if chat in ("", "me", user_id):
+            return user_id, "private"
+        if user_id in self.groups.get(chat, frozenset()):
+            return chat, "group"
+        return None
+
+    def _language(self, request: Request) -> str:
+        """The language the page speaks: the person's own in the sandbox, else the page's."""
+        member = self.members.get(self._user(request) or "")
+        if member is not None:
+            return member.language
+        return request.headers.get("X-Propdesk-Language") or request.headers.get(
+            "Accept-Language", ""
+        )
+
+    def _refuse(self, request: Request, key: str, status: int, **values: object) -> JSONResponse:
+        return JSONResponse(
+            {"ok": False, "error": text(key, self._language(request), **values)},
+            status_code=status,
+        )
+
+    # --- the chat page (one person, a cookie) ---------------------------------------------
+
+    async def chat_page(self, request: Request) -> Response:
+        """A page with one chat; a first visit gets a new web id in an HttpOnly cookie."""
+        user_id = self._user(request)
+        page = (STATIC / "chat.html").read_text(encoding="utf-8")
+        response = Response(page, media_type="text/html; charset=utf-8")
+        if user_id is None:
+            token = self.sessions.mint(self.sessions.new_user_id())
+            response.set_cookie(
+                COOKIE,
+                token,
+                max_age=180 * 86400,
+                httponly=True,
+                samesite="strict",
+                secure=self.secure_cookie,
+            )
+        return response
+
+    # --- messages in -----------------------------------------------------------------------
+
+    def _csrf_ok(self, request: Request) -> bool:
+        """A POST must carry our custom header: a form on another site cannot send one."""
+        return request.headers.get("X-Propdesk-Request") == "1"
+
+    async def send(self, request: Request) -> Response:
+        """Text or a button press from the page, as one Inbound."""
+        user_id = self._user(request)
+        if user_id is None:
+            return self._refuse(request, "signed_out", 401)
+        if not self._csrf_ok(request):
+            return self._refuse(request, "bad_request", 403)
+        body = await request.body()
+        if len(body) > MAX_JSON:
+            return self._refuse(request, "too_long", 413, limit=MAX_TEXT)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return self._refuse(request, "bad_request", 400)
+        if not isinstance(data, dict):
+            return self._refuse(request, "bad_request", 400)
+        chat = self._chat(user_id, str(data.get("chat") or ""))
+        if chat is None:
+            return self._refuse(request, "not_your_chat", 403)
+        nonce, words = data.get("nonce"), data.get("text")
+        button, message = data.get("button"), data.get("message")
+        if not isinstance(nonce, str) or not NONCE.fullmatch(nonce):
+            return self._refuse(request, "bad_request", 400)
+        if words is not None and not isinstance(words, str):
+            return self._refuse(request, "bad_request", 400)
+        if isinstance(words, str) and len(words) > MAX_TEXT:
+            return self._refuse(request, "too_long", 413, limit=MAX_TEXT)
+        if button is not None:
+            if not isinstance(button, str) or not isinstance(message, str) or len(button) > 200:
+                return self._refuse(request, "bad_request", 400)
+            if len(message) > 64 or not await self._offered(chat[0], message, button):
+                return self._refuse(request, "stale_button", 409)
+            inbound = self._inbound(request, user_id, chat, nonce, button=button, message=message)
+        elif isinstance(words, str) and words.strip():
+            inbound = self._inbound(request, user_id, chat, nonce, text=words)
+        else:
+            return self._refuse(request, "empty", 400)
+        return await self._handle(request, inbound)
+
+    async def upload(self, request: Request) -> Response:
+        """A photo from the page: the body is the picture; kept under a random name."""
+        user_id = self._user(request)
+        if user_id is None:
+            return self._refuse(request, "signed_out", 401)
+        if not self._csrf_ok(request):
+            return self._refuse(request, "bad_request", 403)
+        chat = self._chat(user_id, request.query_params.get("chat", ""))
+        if chat is None:
+            return self._refuse(request, "not_your_chat", 403)
+        nonce = request.query_params.get("nonce", "")
+        if not NONCE.fullmatch(nonce):
+            return self._refuse(request, "bad_request", 400)
+        declared = request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_PHOTO:
+            return self._refuse(request, "photo_size", 413, limit=MAX_PHOTO // (1024 * 1024))
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_PHOTO:
+                return self._refuse(request, "photo_size", 413, limit=MAX_PHOTO // (1024 * 1024))
+        kind = picture_type(bytes(data))
+        if kind is None:
+            return self._refuse(request, "photo_type", 415)
+        name = f"{secrets.token_hex(16)}.{kind}"
+        await asyncio.to_thread(self._keep, name, bytes(data))
+        inbound = self._inbound(request, user_id, chat, nonce, photo=name)
+        return await self._handle(request, inbound)
+
+    def _keep(self, name: str, data: bytes) -> None:
+        self.files.mkdir(parents=True, exist_ok=True)
+        part = self.files / f".{name}.part"
+        part.write_bytes(data)
+        part.replace(self.files / name)  # whole or not at all
+
+    def _inbound(
+        self,
+        request: Request,
+        user_id: str,
+        chat: tuple[str, ChatKind],
+        nonce: str,
+        **what: Any,
+    ) -> Inbound:
+        member = self.members.get(user_id)
+        hint = self._language(request)
+        button_message = what.pop("message", None)
+        return Inbound(
+            channel=CHANNEL,
+            update_id=f"{user_id}:{nonce}"[:64],
+            chat_id=chat[0],
+            chat_kind=chat[1],
+            user_id=user_id,
+            user_name=member.name if member is not None else "",
+            language_hint=hint or None,
+            button_message_id=button_message,
+            **what,
+        )
+
+    async def _offered(self, chat_id: str, message_id: str, data: str) -> bool:
+        def look() -> bool:
+            with self.services.db.unit_of_work() as uow:
+                return offered(uow.session, chat_id, message_id, data)
+
+        return await asyncio.to_thread(look)
+
+    async def _handle(self, request: Request, inbound: Inbound) -> Response:
+        services = self.services
+        try:
+            fresh = await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
+        except Exception:  # neither the turn nor an apology committed: the page may resend it
+            log.exception("web message %s failed", inbound.update_id)
+            return self._refuse(request, "busy", 503)
+        self.written()
+        return JSONResponse({"ok": True, "duplicate": not fresh})
+
+    # --- messages out ----------------------------------------------------------------------
+
+    async def photo(self, request: Request) -> Response:
+        """A picture by its random name, to a signed-in person."""
+        if self._user(request) is None:
+            return self._refuse(request, "signed_out", 401)
+        name = request.path_params["name"]
+        path = self.files / name
+        if not PHOTO_NAME.fullmatch(name) or not path.is_file():
+            return self._refuse(request, "not_found", 404)
+        media_type = MEDIA_TYPES[name.rsplit(".", 1)[1]]
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private"})
+
+    async def events(self, request: Request) -> Response:
+        """Server-Sent Events of one chat: what was delivered after `since`, then live."""
+        user_id = self._user(request)
+        if user_id is None:
+            return self._refuse(request, "signed_out", 401)
+        chat = self._chat(user_id, request.query_params.get("chat", ""))
+        if chat is None:
+            return self._refuse(request, "not_your_chat", 403)
+        since = request.query_params.get("since") or request.headers.get("Last-Event-ID")
+        return StreamingResponse(
+            self._stream(chat[0], since[:64] if since else None),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _stream(self, chat_id: str, since: str | None) -> AsyncIterator[str]:
+        # subscribe first: nothing delivered from now on is missed
+        queue, recent = self.hub.subscribe(chat_id, since)
+        try:
+
+            def catch_up() -> list[dict[str, Any]]:
+                with self.services.db.unit_of_work() as uow:
+                    return messages_after(uow.session, chat_id, since)
+
+            shown = set()
+            for event in await asyncio.to_thread(catch_up) + recent:
+                if event["cursor"] not in shown:
+                    shown.add(event["cursor"])
+                    yield _sse(event)
+            yield ": caught up\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield ": still here\n\n"  # keeps proxies from closing an idle stream
+                    continue
+                if event["cursor"] not in shown:
+                    yield _sse(event)
+        finally:
+            self.hub.unsubscribe(chat_id, queue)
+
+
+def _sse(event: dict[str, Any]) -> str:
+    return f"id: {event['cursor']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
