@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from store import timers
+from store.hours import BusinessHours
 
 FAMILY = "progress"
 
@@ -26,9 +27,11 @@ def watch(
     at: datetime,
     every: timedelta,
     escalation: Sequence[Sequence[str]],
+    hours: BusinessHours | None = None,
 ) -> None:
-    """Expect progress on `subject` #`subject_id` every `every`; the n-th silent period alerts
-    the roles of escalation step n (the last step repeats)."""
+    """Expect progress on `subject` #`subject_id` every `every` (counted in business `hours`
+    when given); the n-th silent period alerts the roles of escalation step n (the last step
+    repeats)."""
     if not escalation or every <= timedelta():
         raise ValueError("a progress watch needs a positive period and at least one step")
     data = {
@@ -37,8 +40,16 @@ def watch(
         "step": 0,
         "escalation": [list(step) for step in escalation],
     }
+    if hours is not None:
+        data["hours"] = hours.to_data()
     timers.cancel(session, subject_id, (kind_for(subject),), at)
-    timers.schedule(session, kind_for(subject), subject_id, at + every, data)
+    timers.schedule(session, kind_for(subject), subject_id, _next(at, every, data), data)
+
+
+def _next(at: datetime, every: timedelta, data: dict[str, object]) -> datetime:
+    """The end of the next period: plain time, or business time when the watch has hours."""
+    hours = BusinessHours.from_data(data.get("hours"))
+    return hours.add(at, every) if hours is not None else at + every
 
 
 def reported(session: Session, subject: str, subject_id: int, at: datetime) -> bool:
@@ -49,9 +60,8 @@ def reported(session: Session, subject: str, subject_id: int, at: datetime) -> b
     data = dict(current.data)
     timers.cancel(session, subject_id, (kind_for(subject),), at)
     data["step"] = 0
-    timers.schedule(
-        session, current.kind, subject_id, at + timedelta(seconds=data["every_s"]), data
-    )
+    every = timedelta(seconds=data["every_s"])
+    timers.schedule(session, current.kind, subject_id, _next(at, every, data), data)
     return True
 
 
@@ -73,5 +83,6 @@ def escalate(
         return []
     roles = [str(r) for r in steps[min(step, len(steps) - 1)]]
     following = dict(data, step=step + 1)
-    timers.schedule(session, kind, subject_id, at + timedelta(seconds=every), following)
+    due = _next(at, timedelta(seconds=every), following)
+    timers.schedule(session, kind, subject_id, due, following)
     return roles

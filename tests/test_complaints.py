@@ -379,7 +379,8 @@ async def test_unclassified_complaint_reaches_supervisors_after_30_business_minu
 async def test_progress_reminder_then_supervisor_then_manager(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
 ) -> None:
-    """R33: butler reminded at 3 h 30, supervisor at 4 h, manager at 8 h; an update resets."""
+    """R33: butler reminded at 3 h 30, supervisor at 4 h, manager at 8 h (all inside Monday's
+    business hours); an update resets the clock."""
     number, staff = await taken_class_one(fake_tg, bot, alice)
     butler, sup, mgr = staff["butler"], staff["sup"], staff["mgr"]
     clock.advance(3 * HOUR + 29 * MIN)
@@ -396,10 +397,14 @@ async def test_progress_reminder_then_supervisor_then_manager(
     clock.advance(4 * HOUR)
     await sweep(bot)
     assert len(said_to(fake_tg, mgr.chat_id, "No progress", number)) == 1
-    # an update starts the clock again
+    # an update (Monday 17:31) starts the clock again, in business hours: not tonight at 21:01
+    # but Tuesday 11:01 (29 minutes on Monday, 3 h 01 on Tuesday)
     await press_k(butler, "progress")
     await butler.send("Waiting for the cleaning contractor")
     clock.advance(3 * HOUR + 31 * MIN)
+    await sweep(bot)
+    assert len(said_to(fake_tg, butler.chat_id, "progress update on", number)) == 1
+    clock.advance(14 * HOUR + 2 * MIN)
     await sweep(bot)
     assert len(said_to(fake_tg, butler.chat_id, "progress update on", number)) == 2
     assert len(said_to(fake_tg, mgr.chat_id, "No progress", number)) == 1
@@ -476,3 +481,30 @@ async def test_my_requests_shows_only_own_complaints_and_butler_only_assigned(
     replies = await staff["agent"].send("/complaints")
     listed = [b for m in replies for b in staff["agent"].buttons(m)]
     assert any(other in b for b in listed)
+
+
+async def test_progress_clock_counts_business_hours_only(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
+) -> None:
+    """R33 in business hours (08:00-18:00): classified at 16:00 Monday, the butler is reminded
+    at 09:30 Tuesday (2 h + 1 h 30), not in the night; the supervisor hears at 10:00."""
+    await register(alice)
+    staff = await desk_staff(fake_tg, bot)
+    number = await file_complaint(alice)
+    clock.advance(6 * HOUR + 30 * MIN)  # Monday 16:00
+    await take_in_group(fake_tg, bot, staff["agent"].user, number)
+    await classify_one(staff["agent"])
+    butler, sup = staff["butler"], staff["sup"]
+    clock.advance(3 * HOUR + 31 * MIN)  # 19:31: 3 h 30 by the wall clock, not in business time
+    await sweep(bot)
+    clock.advance(12 * HOUR)  # Tuesday 07:31
+    await sweep(bot)
+    assert not said_to(fake_tg, butler.chat_id, "progress update on", number)
+    assert not said_to(fake_tg, sup.chat_id, "No progress", number)
+    clock.advance(2 * HOUR)  # Tuesday 09:31
+    await sweep(bot)
+    assert len(said_to(fake_tg, butler.chat_id, "progress update on", number)) == 1
+    assert not said_to(fake_tg, sup.chat_id, "No progress", number)
+    clock.advance(30 * MIN)  # Tuesday 10:01
+    await sweep(bot)
+    assert len(said_to(fake_tg, sup.chat_id, "No progress", number)) == 1

@@ -11,6 +11,7 @@ from handlers.labels import N_
 from handlers.messages import Button
 from handlers.turn import Press
 from store.complaints.models import Complaint
+from store.hours import BusinessHours
 
 TAG = "k"  # complaint buttons: "k<complaint version>|<action>|<complaint id>[-<extra>]"
 TEXT_LIMIT = 2000
@@ -54,6 +55,11 @@ def complaint_button(label: str, complaint: Complaint, action: str, extra: str =
     """A button about a complaint, drawn for its current version."""
     arg = f"{complaint.id}-{extra}" if extra else str(complaint.id)
     return Button(label, f"{TAG}{complaint.version}|{action}|{arg}"[:64])
+
+
+def hours_of(desk: Desk) -> BusinessHours:
+    """The desk's business hours: complaint clocks (R33, classification) run only then."""
+    return BusinessHours(desk.opens, desk.closes, desk.timezone)
 
 
 def decode(press: Press) -> tuple[int, int, str] | None:

@@ -3,17 +3,15 @@ anonymous or not; then the apology, the thanks, the number and what happens next
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from handlers.complaints.common import (
     PHOTO_LIMIT,
     SHORT_LIMIT,
     SUBJECT_LABELS,
     TEXT_LIMIT,
     clean,
+    hours_of,
 )
 from handlers.complaints.staff import post_card
-from handlers.desk import Desk
 from handlers.menu import show_menu
 from handlers.messages import Button
 from handlers.steps import Step, choose_buttons_hint, enter, register
@@ -314,28 +312,6 @@ def _on_text_in_button_step(turn: Turn) -> None:
 # --- submit ----------------------------------------------------------------------------------
 
 
-def business_due(desk: Desk, start: datetime, span: timedelta) -> datetime:
-    """`start` plus `span` counted in business hours (opening to closing, every day)."""
-    left = span
-    moment = start
-    for _day in range(14):  # a span longer than two weeks of business hours is not a promise
-        local = desk.local(moment)
-        opens = local.replace(
-            hour=desk.opens.hour, minute=desk.opens.minute, second=0, microsecond=0
-        )
-        closes = local.replace(
-            hour=desk.closes.hour, minute=desk.closes.minute, second=0, microsecond=0
-        )
-        if local < opens:
-            local = opens
-        if local < closes:
-            if local + left <= closes:
-                return local + left
-            left -= closes - local
-        moment = opens + timedelta(days=1)
-    return start + span
-
-
 def _submit(turn: Turn, *, anonymous: bool) -> None:
     _ = turn._
     data = turn.draft
@@ -355,7 +331,7 @@ def _submit(turn: Turn, *, anonymous: bool) -> None:
         enter(turn, "cmp_type", {"photos": []})  # a draft from nowhere: start over
         return
     number = next_order_number(turn.session, "C", turn.desk.local(now).strftime("%Y%m%d"))
-    due = business_due(turn.desk, now, policy_of(turn.session).complaint_classify)
+    due = hours_of(turn.desk).add(now, policy_of(turn.session).complaint_classify)
     complaint = create(turn.session, turn.person, new, number, now, due)
     post_card(turn, complaint)
     turn.goto("idle", {})

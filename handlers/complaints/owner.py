@@ -10,6 +10,7 @@ from handlers.complaints.common import (
     TEXT_LIMIT,
     clean,
     complaint_button,
+    hours_of,
     status_label,
     subject_label,
     title,
@@ -233,7 +234,7 @@ def answer(turn: Turn, complaint: Complaint, verdict: str) -> None:
         turn.say(_("That button is out of date, so nothing was changed."))
         return
     now = turn.desk.now()
-    records.owner_answer(turn.session, complaint, verdict == "yes", now)
+    records.owner_answer(turn.session, complaint, verdict == "yes", now, hours_of(turn.desk))
     if verdict == "no":
         handler = turn.session.get(Person, records.handler_id(complaint) or 0)
         turn.say(

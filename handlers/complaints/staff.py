@@ -14,6 +14,7 @@ from handlers.complaints.common import (
     TEXT_LIMIT,
     clean,
     complaint_button,
+    hours_of,
     staff_view,
     status_label,
     subject_label,
@@ -382,6 +383,7 @@ def _classify(turn: Turn, data: dict[str, object]) -> None:
         butler_id=butler.id if butler is not None else None,
         liaison=liaison,
         referred_to=str(data.get("ref")) if klass == "3" else None,
+        hours=hours_of(turn.desk),
     )
     turn.goto(IDLE, {})
     label = _(CLASS_LABELS[klass])
@@ -469,9 +471,9 @@ def _on_progress(turn: Turn) -> None:
         return
     assert turn.person is not None
     now = turn.desk.now()
-    records.report_progress(turn.session, complaint, turn.person.id, text, now)
+    records.report_progress(turn.session, complaint, turn.person.id, text, now, hours_of(turn.desk))
     turn.goto(IDLE, {})
-    due = now + policy_of(turn.session).complaint_progress
+    due = hours_of(turn.desk).add(now, policy_of(turn.session).complaint_progress)
     turn.say(
         _("Progress recorded. The next update is due by {time}.").format(
             time=turn.desk.local(due).strftime("%H:%M")
@@ -544,7 +546,7 @@ def _on_liaison_reply(turn: Turn) -> None:
     assert turn.person is not None
     now = turn.desk.now()
     records.liaison_replied(turn.session, complaint, turn.person.id, text, now)
-    records.report_progress(turn.session, complaint, turn.person.id, text, now)
+    records.report_progress(turn.session, complaint, turn.person.id, text, now, hours_of(turn.desk))
     turn.goto(IDLE, {})
     turn.say(_("The developer's reply is recorded."), handler_buttons(_, complaint))
     tell_owner(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from store import progress, timers
 from store.complaints.models import Complaint, ComplaintEvent, ComplaintPhoto, LiaisonForm
+from store.hours import BusinessHours
 from store.models import Person
 from store.promises import policy_of
 
@@ -185,6 +186,7 @@ def classify(
     butler_id: int | None = None,
     liaison: Liaison | None = None,
     referred_to: str | None = None,
+    hours: BusinessHours | None = None,
 ) -> None:
     """Record the class with its note (R32) and what follows from it: a butler who reports
     every 4 h (class 1), a tracked liaison form (class 2), the body it was referred to
@@ -200,7 +202,7 @@ def classify(
         complaint.butler_id = butler_id
         complaint.status = "in_progress"
         _event(complaint, "assign", actor_id, at, str(butler_id))
-        _watch(session, complaint, at)
+        _watch(session, complaint, at, hours)
     elif klass == "2":
         if liaison is None:
             raise ValueError("class 2 needs a liaison form")
@@ -215,7 +217,7 @@ def classify(
         complaint.status = "in_progress"
         session.flush()
         timers.schedule(session, LIAISON_DUE, complaint.id, liaison.reply_due, {"form": form.id})
-        _watch(session, complaint, at)
+        _watch(session, complaint, at, hours)
     else:
         if klass == "3":
             complaint.referred_to = referred_to
@@ -223,8 +225,11 @@ def classify(
     session.flush()
 
 
-def _watch(session: Session, complaint: Complaint, at: datetime) -> None:
-    """R33: progress every 4 h; a reminder to the handler at 3 h 30, then escalation."""
+def _watch(
+    session: Session, complaint: Complaint, at: datetime, hours: BusinessHours | None
+) -> None:
+    """R33: progress every 4 h (of business hours when given); a reminder to the handler at
+    3 h 30, then escalation."""
     policy = policy_of(session)
     progress.watch(
         session,
@@ -234,11 +239,12 @@ def _watch(session: Session, complaint: Complaint, at: datetime) -> None:
         at,
         policy.complaint_progress,
         ESCALATION,
+        hours,
     )
+    remind = policy.complaint_progress_reminder
+    due = hours.add(at, remind) if hours is not None else at + remind
     timers.cancel(session, complaint.id, (PROGRESS_REMINDER,), at)
-    timers.schedule(
-        session, PROGRESS_REMINDER, complaint.id, at + policy.complaint_progress_reminder
-    )
+    timers.schedule(session, PROGRESS_REMINDER, complaint.id, due)
 
 
 def _unwatch(session: Session, complaint: Complaint, at: datetime) -> None:
@@ -254,11 +260,16 @@ def _close(session: Session, complaint: Complaint, outcome: str, at: datetime) -
 
 
 def report_progress(
-    session: Session, complaint: Complaint, actor_id: int, text: str, at: datetime
+    session: Session,
+    complaint: Complaint,
+    actor_id: int,
+    text: str,
+    at: datetime,
+    hours: BusinessHours | None = None,
 ) -> None:
     """A progress update (R33): recorded, and the 4-hour clock starts again."""
     _event(complaint, "progress", actor_id, at, text)
-    _watch(session, complaint, at)
+    _watch(session, complaint, at, hours)
     session.flush()
 
 
@@ -293,7 +304,13 @@ def resolve(session: Session, complaint: Complaint, actor_id: int, text: str, at
     session.flush()
 
 
-def owner_answer(session: Session, complaint: Complaint, solved: bool, at: datetime) -> None:
+def owner_answer(
+    session: Session,
+    complaint: Complaint,
+    solved: bool,
+    at: datetime,
+    hours: BusinessHours | None = None,
+) -> None:
     """The owner's verdict: closed and called back, or reopened (counted) and watched again."""
     timers.cancel(session, complaint.id, (AUTO_CLOSE,), at)
     if solved:
@@ -305,7 +322,7 @@ def owner_answer(session: Session, complaint: Complaint, solved: bool, at: datet
         complaint.reopen_count += 1
         complaint.resolved_at = None
         _event(complaint, "reopen", complaint.owner_id, at)
-        _watch(session, complaint, at)
+        _watch(session, complaint, at, hours)
     session.flush()
 
 
