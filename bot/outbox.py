@@ -5,7 +5,8 @@ Telegram limits a bot per chat (about 1 message a second in a private chat, 20 a
 group) and overall (about 30 a second). A lane holds one chat's leased rows and sends them one
 after another, waiting for its own chat's bucket alone (a busy group never holds anyone else
 up), then for a token of the overall budget, which goes to the most urgent waiting lane
-(interactive replies, then job cards, reminders, reports) and, among equals, in turn. The
+(interactive replies, then job cards, reminders, reports; one that waited long enough goes
+first whatever its kind, so nothing starves) and, among equals, in turn. The
 rows a lane holds stay leased while it works: a keeper renews the leases, and every record
 is fenced by the lease token (store.outbox), so two workers never send a row twice.
 """
@@ -143,12 +144,15 @@ class Bucket:
 
 
 class Budget:
-    """The overall budget: one token a message; the waiting lane of the best (lowest) priority
-    gets the next token, lanes of equal priority in the order they asked."""
+    """The overall budget: one token a message. The next token goes to the waiting lane with
+    the earliest deadline, the time it asked plus `step` seconds per priority level: owners'
+    replies go before cards that asked up to `step` earlier, yet a card never starves while
+    owners keep the budget busy. Equal deadlines in the order asked."""
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, step: float = 1.0) -> None:
         self.bucket = Bucket(rate, burst) if rate > 0 else None
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self.step = step
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
         self._turn = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -160,7 +164,8 @@ class Budget:
             self.bucket.take()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (priority, next(self._turn), future))
+        deadline = time.monotonic() + priority * self.step
+        heapq.heappush(self._waiting, (deadline, next(self._turn), future))
         self._arm()
         await future  # cancelling the lane cancels the future: _grant skips it
 

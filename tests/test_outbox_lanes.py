@@ -116,6 +116,24 @@ async def test_interactive_replies_take_the_overall_budget_first() -> None:
     assert served == ["report", "owner 1", "owner 2", "card 1", "card 2", "reminder"]
 
 
+async def test_a_card_that_waited_long_enough_is_not_starved() -> None:
+    """Owners who keep the budget busy cannot hold a job card back for ever: a card that has
+    waited longer than its priority's head start goes before a reply that just asked."""
+    budget = Budget(rate=2.0, burst=1, step=0.01)
+    served: list[str] = []
+
+    async def lane(name: str, priority: int) -> None:
+        await budget.take(priority)
+        served.append(name)
+
+    first = asyncio.create_task(lane("owner 0", outbox.INTERACTIVE))  # spends the token
+    card = asyncio.create_task(lane("card", outbox.CARD))
+    await asyncio.sleep(0.1)  # the card waits longer than its 0.01 s handicap
+    owner = asyncio.create_task(lane("owner 1", outbox.INTERACTIVE))
+    await asyncio.gather(first, card, owner)
+    assert served == ["owner 0", "card", "owner 1"]
+
+
 def test_priorities_come_from_the_row(db_url: str, clock: FakeClock) -> None:
     """No column: groups get cards' priority, files reports', rows a timer wrote reminders',
     everything else (a turn's replies and notices) goes first."""
