@@ -110,7 +110,7 @@ async def test_owner_text_cannot_forge_a_staff_line(
 async def test_a_callback_call_keeps_the_description_in_its_field(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner
 ) -> None:
-    """An unsatisfied rating: the agent who takes the call sees the description quoted."""
+    """An "average" rating (R22): the agent who takes the call sees the description quoted."""
     agent = await staff_member(fake_tg, bot, AGENT, "agent")
     await alice.send("/start")
     await alice.send(FORGED_NAME)
@@ -127,7 +127,7 @@ async def test_a_callback_call_keeps_the_description_in_its_field(
     await wang.press("Arrived")
     await wang.press("Done")
     await press_action(alice, "accept")
-    await tap_rating(alice, "unsatisfied")
+    await tap_rating(alice, "average")  # 一般: a call at once (R22)
     await sweep(bot)
     await agent.press("Take")
     taken = [t for t in fake_tg.messages_to(AGENT.id) if "You took the callback" in t]
