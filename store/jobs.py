@@ -52,8 +52,14 @@ def take(session: Session, order_id: int, version: int, assignee_id: int, at: da
             claimed_at=at,
             version=Order.version + 1,
         )
+        # never "evaluate" the WHERE on the loaded order: on PostgreSQL the loser's UPDATE
+        # matches no row after waiting, but the stale order in memory still matches it
+        .execution_options(synchronize_session=False)
     )
     if int(cast(CursorResult[Any], result).rowcount or 0) != 1:
+        lost = session.get(Order, order_id)
+        if lost is not None:  # read the winner's committed row, not the stale copy
+            session.refresh(lost)
         return False
     order = session.get(Order, order_id, populate_existing=True)
     if order is not None:
