@@ -37,17 +37,25 @@ def bootstrap(
         migrate.upgrade(settings.database_url)
     opens, closes = settings.hours
     policy = settings.timer_policy
+    groups = parse_department_groups(settings.department_groups)
+    default_group, staff_groups = settings.default_group, settings.staff_groups
+    if settings.staff_channel == "wecom":  # WeCom has no bot groups: a group is its recipients
+        from bot.wecom.groups import DEFAULT_GROUP, department_groups
+
+        groups, default_group = department_groups(), DEFAULT_GROUP
+        staff_groups = frozenset({default_group, *(chat for _, chat in groups)})
     desk = Desk(
         timezone=ZoneInfo(settings.timezone),
         default_language=settings.default_language,
         opens=opens,
         closes=closes,
         visit_window_hours=settings.visit_window_hours,
-        staff_groups=settings.staff_groups,
-        default_group=settings.default_group,
-        department_groups=parse_department_groups(settings.department_groups),
+        staff_groups=staff_groups,
+        default_group=default_group,
+        department_groups=groups,
         callout_fee_fen=settings.callout_fee_fen,
         timers=policy,
+        staff_channel=settings.staff_channel,
         clock=clock,
     )
     db = Database(settings.database_url, clock, info={POLICY_KEY: policy})

@@ -24,6 +24,7 @@ FORMATTED = (
     "monthly_report_at",
     "department_groups",
     "wechat_templates",
+    "wecom_card_users",
 )
 
 
@@ -65,6 +66,20 @@ class Settings(BaseSettings):
     wechat_path: str = "/wechat"
     wechat_max_body: int = Field(default=64_000, ge=1_000, le=10_000_000)
     wechat_reply_seconds: float = Field(default=4.5, gt=0, le=4.8)  # WeChat waits 5 s
+    # WeCom (企业微信) self-built app for staff (bot/wecom); on when corp id, agent id and token
+    # are set; staff_channel "wecom" sends job cards, alerts and reports there
+    staff_channel: str = "telegram"
+    wecom_corp_id: str = ""
+    wecom_agent_id: int = Field(default=0, ge=0)
+    wecom_secret: str = ""
+    wecom_token: str = ""  # the callback Token of the app's 接收消息 settings
+    wecom_encoding_aes_key: str = ""  # 43 characters; WeCom callbacks are always encrypted
+    wecom_api_base_url: str = "https://qyapi.weixin.qq.com"
+    wecom_access_token: str = ""  # a fixed token from elsewhere; never fetched
+    wecom_robot_url: str = ""  # a group robot (群机器人) webhook that mirrors job cards, read-only
+    wecom_card_users: str = ""  # who gets job cards, e.g. "engineering=wanggong|ligong"
+    wecom_path: str = "/wecom"
+    wecom_max_body: int = Field(default=64_000, ge=1_000, le=10_000_000)
     # timer numbers, e.g. "reannounce=10m,payment_every=3d,quiet_start=21:00" (see README)
     timers: str = ""
     sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
@@ -120,6 +135,46 @@ class Settings(BaseSettings):
         if not value.startswith("/"):
             raise ValueError("must be a path starting with /, e.g. /wechat")
         return value
+
+    @field_validator("wecom_encoding_aes_key")
+    @classmethod
+    def _wecom_aes_key(cls, value: str) -> str:
+        if value and (len(value) != 43 or not value.isalnum() or not value.isascii()):
+            raise ValueError("must be the 43 letters and digits of the EncodingAESKey")
+        return value
+
+    @field_validator("wecom_path")
+    @classmethod
+    def _wecom_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be a path starting with /, e.g. /wecom")
+        return value
+
+    @field_validator("staff_channel")
+    @classmethod
+    def _staff_channel(cls, value: str) -> str:
+        if value not in ("telegram", "wecom"):
+            raise ValueError("must be telegram or wecom")
+        return value
+
+    @model_validator(mode="after")
+    def _wecom_complete(self) -> Settings:
+        if self.staff_channel == "wecom" and not self.wecom_enabled:
+            raise ValueError(
+                "PROPDESK_STAFF_CHANNEL=wecom needs PROPDESK_WECOM_CORP_ID, "
+                "PROPDESK_WECOM_AGENT_ID, PROPDESK_WECOM_TOKEN and PROPDESK_WECOM_ENCODING_AES_KEY"
+            )
+        return self
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """Whether the WeCom app channel is configured (corp, agent, callback token and key)."""
+        return bool(
+            self.wecom_corp_id
+            and self.wecom_agent_id
+            and self.wecom_token
+            and self.wecom_encoding_aes_key
+        )
 
     @property
     def wechat_enabled(self) -> bool:
@@ -203,6 +258,23 @@ def parse_templates(value: str) -> dict[str, str]:
     return templates
 
 
+def parse_card_users(value: str) -> dict[str, tuple[str, ...]]:
+    """Parse "engineering=wanggong|ligong,all=boss" into {department or "all": WeCom userids}."""
+    users: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        department, _, ids = part.partition("=")
+        department = department.strip()
+        names = tuple(u.strip() for u in ids.split("|") if u.strip())
+        valid = all(u.isascii() and all(c.isalnum() or c in "_-.@" for c in u) for u in names)
+        if department not in (*DEPARTMENTS, "all") or not names or not valid:
+            raise ValueError(
+                "must look like engineering=wanggong|ligong,cleaning=zhaoyi "
+                f"(departments: {', '.join(DEPARTMENTS)}, or all)"
+            )
+        users[department] = names
+    return users
+
+
 def parse_hours(value: str) -> tuple[time, time]:
     """Parse "08:00-18:00" into two times, opening before closing."""
     try:
@@ -275,6 +347,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "monthly_report_at": parse_monthly_at,
     "department_groups": parse_department_groups,
     "wechat_templates": parse_templates,
+    "wecom_card_users": parse_card_users,
 }
 
 

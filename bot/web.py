@@ -15,13 +15,18 @@ from telegram import Update
 from bot.telegram.app import TelegramDesk
 from bot.wechat.app import WeChatDesk
 from bot.wechat.webhook import wechat_endpoint
+from bot.wecom.app import WeComDesk
+from bot.wecom.webhook import wecom_endpoint
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # Telegram updates are small; anything bigger is not from Telegram
 
 
 def webhook_app(
-    desk: TelegramDesk, path: str = "/telegram", wechat: WeChatDesk | None = None
+    desk: TelegramDesk,
+    path: str = "/telegram",
+    wechat: WeChatDesk | None = None,
+    wecom: WeComDesk | None = None,
 ) -> Starlette:
     """Starlette app: POST Telegram updates to `path`; GET /healthz for load balancers;
     with `wechat`, the WeChat webhook (GET verification, POST messages) at its own path."""
@@ -61,6 +66,10 @@ def webhook_app(
     if wechat is not None:
         wechat_path = wechat.settings.wechat_path
         routes.append(Route(wechat_path, wechat_endpoint(wechat), methods=["GET", "POST"]))
+    if wecom is not None:  # the WeCom app's callback URL (staff)
+        routes.append(
+            Route(wecom.settings.wecom_path, wecom_endpoint(wecom), methods=["GET", "POST"])
+        )
     return Starlette(routes=routes)
 
 

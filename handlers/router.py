@@ -203,6 +203,8 @@ def _order_press(turn: Turn, press: Press) -> None:
     """A button about one order, in a private chat: the owner's or the assignee's."""
     if press.action in assign.ACTIONS:
         assign.on_press(turn, press)
+    elif press.action == "claim":  # a job card's own copy in a private chat (WeCom)
+        jobs.on_order_button(turn, press)
     elif press.action in signoff.OWNER_ACTIONS:
         signoff.on_owner_press(turn, press)
     elif press.action in quotes.PRESSES:

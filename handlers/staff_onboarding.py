@@ -13,6 +13,7 @@ def join_staff(turn: Turn, code: str) -> None:
     """Redeem an invitation; an unknown, used or expired code changes nothing."""
     _ = turn._
     savepoint = turn.session.begin_nested()
+    unnamed = turn.person is None and turn.inbound.user_name in ("", turn.inbound.user_id)
     person = turn.person or add_person(
         turn.session,
         channel=turn.inbound.channel,
@@ -31,6 +32,8 @@ def join_staff(turn: Turn, code: str) -> None:
         )
         return
     savepoint.commit()
+    if unnamed and invite.name:  # the channel told no name (WeCom): the invitation's
+        person.name = one_line(invite.name, 50)
     turn.person = person
     role = _(ROLE_LABELS[invite.role])
     if invite.department:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from bot.wechat.api import ApiError, WeChatApi
+from bot.wechat.api import ApiError
 from store import wechat as store
 from store.clock import Clock
 from store.db import Database
@@ -20,13 +21,21 @@ EARLY = timedelta(minutes=5)  # refresh this long before WeChat's expiry
 LEASE_SECONDS = 30.0
 
 
+class TokenSource(Protocol):
+    """Where a new token comes from: the Official Account's or WeCom's token endpoint."""
+
+    async def fetch_token(self, app_id: str, secret: str) -> tuple[str, int]:
+        """A new access token and its lifetime in seconds."""
+        ...
+
+
 class TokenKeeper:
     """Hands out the shared access token, refreshing it once for all workers when due."""
 
     def __init__(
         self,
         db: Database,
-        api: WeChatApi,
+        api: TokenSource,
         clock: Clock,
         app_id: str,
         secret: str,

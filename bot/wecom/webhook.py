@@ -1,0 +1,128 @@
+"""The WeCom callback URL: URL verification (GET) and encrypted messages and events (POST).
+
+WeCom always encrypts. Security, in order, as for the Official Account: body size (413),
+timestamp within 5 minutes (403), no DTD or entity declaration (400), message signature
+(403), decryption with our corp id (400 when it fails), well-formed XML (400), our agent
+(403). A message or card press seen before (WeCom retries after 5 s) is ignored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from wechatpy.enterprise import parse_message
+from wechatpy.exceptions import InvalidSignatureException
+
+from bot.wechat.webhook import MAX_SKEW, Refused, _read_body, _safe_text
+from bot.wecom.inbound import to_inbound
+from handlers.inbox import handle_inbound
+from handlers.messages import Inbound
+from store import wecom as store
+
+if TYPE_CHECKING:
+    from bot.wecom.app import WeComDesk
+
+log = logging.getLogger(__name__)
+ANSWER_SECONDS = 4.0  # WeCom waits 5 s before retrying; a retry is a duplicate anyway
+
+
+def wecom_endpoint(desk: WeComDesk) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint of the WeCom callback URL (GET and POST)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            if request.method == "GET":
+                return verify_url(desk, request)
+            return await receive(desk, request)
+        except Refused as exc:
+            log.info("wecom callback refused (%s): %s", exc.status, exc.reason)
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+
+    return endpoint
+
+
+def verify_url(desk: WeComDesk, request: Request) -> Response:
+    """WeCom's check when the URL is saved: answer the decrypted `echostr` if it is genuine."""
+    params = request.query_params
+    try:
+        echo = desk.crypto.check_signature(
+            params.get("msg_signature", ""),
+            params.get("timestamp", ""),
+            params.get("nonce", ""),
+            params.get("echostr", ""),
+        )
+    except InvalidSignatureException:
+        raise Refused(403, "bad signature") from None
+    except Exception:  # not base64, bad padding, another corp's echostr
+        raise Refused(400, "cannot decrypt echostr") from None
+    return PlainTextResponse(echo.decode() if isinstance(echo, bytes) else str(echo))
+
+
+def _check_time(desk: WeComDesk, request: Request) -> None:
+    stamp = request.query_params.get("timestamp", "")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise Refused(403, "bad timestamp")
+    if abs(desk.clock().timestamp() - int(stamp)) > MAX_SKEW:
+        raise Refused(403, "timestamp too far from now")
+
+
+def open_message(desk: WeComDesk, request: Request, body: bytes) -> dict[str, Any]:
+    """Check and decrypt a POSTed callback; Refused for anything not genuine and well-formed."""
+    _check_time(desk, request)
+    text = _safe_text(body)
+    params = request.query_params
+    try:
+        text = desk.crypto.decrypt_message(
+            text,
+            params.get("msg_signature", ""),
+            params.get("timestamp", ""),
+            params.get("nonce", ""),
+        )
+    except InvalidSignatureException:
+        raise Refused(403, "bad message signature") from None
+    except Exception:  # malformed envelope, bad padding, another corp's message
+        raise Refused(400, "cannot decrypt") from None
+    text = _safe_text(text)
+    try:
+        message = parse_message(text)
+    except Exception:  # expat errors, no <xml> root, no MsgType
+        raise Refused(400, "malformed XML") from None
+    data: dict[str, Any] = dict(message._data) if message is not None else {}
+    if not data.get("FromUserName"):
+        raise Refused(400, "malformed message")
+    agent = str(data.get("AgentID") or "")
+    if agent and agent != str(desk.settings.wecom_agent_id):
+        raise Refused(403, "another agent's message")
+    return data
+
+
+async def receive(desk: WeComDesk, request: Request) -> Response:
+    """Handle one callback; answer empty (every reply goes through the app message API)."""
+    body = await _read_body(request, desk.settings.wecom_max_body)
+    data = open_message(desk, request, body)
+    inbound = await asyncio.to_thread(_translate, desk, data)
+    if inbound is None:
+        return PlainTextResponse("")
+    work = asyncio.ensure_future(asyncio.to_thread(handle_inbound, desk.db, desk.desk, inbound))
+    work.add_done_callback(lambda done: _finished(desk, done))
+    await asyncio.wait({work}, timeout=ANSWER_SECONDS)
+    return PlainTextResponse("")
+
+
+def _finished(desk: WeComDesk, work: asyncio.Future[bool]) -> None:
+    """The message is handled: its replies are in the outbox, wake the senders."""
+    if not work.cancelled() and work.exception() is not None:
+        log.error("wecom message failed", exc_info=work.exception())
+    desk.written()
+
+
+def _translate(desk: WeComDesk, data: dict[str, Any]) -> Inbound | None:
+    """The Inbound of a callback, reading the user's last numbered menu."""
+    userid = str(data["FromUserName"])
+    with desk.db.unit_of_work() as uow:
+        menu = store.menu_of(uow.session, userid)
+    return to_inbound(data, menu)

@@ -1,0 +1,312 @@
+"""Staff on WeCom (企业微信, issue 13): join with an invitation, job cards as interactive
+template cards to the department, the first Claim wins (R6) and every copy of the card is
+updated in place, the claimer gets the owner's details privately; the callback URL's security."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from store.models import Identity, Order, Person, PersonRole, ProcessedUpdate
+from store.staff import create_invite
+from tests.fake_telegram import FakeTelegram, TgUser
+from tests.fake_wecom import (
+    AES_KEY,
+    CALLBACK_TOKEN,
+    CORP_ID,
+    Card,
+    FakeWeCom,
+    WeComPhone,
+    WeComSide,
+    WeComStaff,
+    start_wecom,
+    text_xml,
+    wecom_settings,
+)
+from tests.harness import Bot, FakeClock, Owner, seed_examples, settle, start_bot
+from tests.test_jobs import submit_urgent_public_repair
+
+
+@dataclass
+class Desk:
+    """A running bot whose staff work in WeCom."""
+
+    bot: Bot
+    side: WeComSide
+
+    @property
+    def fake(self) -> FakeWeCom:
+        """The fake WeCom API."""
+        return self.side.fake
+
+    async def join(self, userid: str, role: str, department: str | None, name: str) -> WeComStaff:
+        """A WeCom user who sent a fresh invitation code to the app."""
+        services = self.bot.services
+        with services.db.unit_of_work() as uow:
+            code = create_invite(uow.session, role, department, services.clock(), name=name).code
+            uow.commit()
+        staff = WeComStaff(self.bot, self.side, userid)
+        await staff.send(f"/start {code}")
+        return staff
+
+
+@pytest.fixture
+def fake_wc() -> Iterator[FakeWeCom]:
+    """A fake WeCom API server on 127.0.0.1."""
+    with FakeWeCom() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def desk(
+    fake_tg: FakeTelegram, fake_wc: FakeWeCom, db_url: str, clock: FakeClock
+) -> AsyncIterator[Desk]:
+    """Owners on Telegram, staff on WeCom (PROPDESK_STAFF_CHANNEL=wecom), a group robot."""
+    bot = await start_bot(
+        fake_tg, db_url, clock, **wecom_settings(fake_wc, wecom_robot_url=fake_wc.robot_url)
+    )
+    seed_examples(bot.services)
+    side = await start_wecom(bot, fake_wc)
+    try:
+        yield Desk(bot, side)
+    finally:
+        await side.stop()
+        await bot.stop()
+
+
+def _card_for(fake: FakeWeCom, userid: str, number: str) -> Card:
+    cards = [c for c in fake.cards_of(userid) if number in c.title + c.text]
+    assert cards, f"{userid} got no card for {number}"
+    return cards[-1]
+
+
+def _key(card: Card, action: str) -> str:
+    keys = [key for _text, key in card.buttons if f"|{action}|" in key]
+    assert keys, card.buttons
+    return keys[0]
+
+
+def _order(bot: Bot, number: str) -> Order:
+    with bot.services.db.unit_of_work() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        uow.session.expunge(order)
+        return order
+
+
+async def test_invitation_makes_a_wecom_user_staff(desk: Desk) -> None:
+    """The same invitation codes work in the WeCom app; the userid becomes an identity of a
+    staff person (channel "wecom") with the invitation's role, name and the desk's language."""
+    wang = await desk.join("wanggong", "engineer", "engineering", "王工")
+    assert (
+        wang.texts() == ["欢迎加入，王工！您已登记为工程师（工程部）。"]
+        or "王工" in wang.texts()[0]
+    )
+    with desk.bot.services.db.unit_of_work() as uow:
+        identity = uow.session.scalars(
+            select(Identity).where(Identity.channel == "wecom", Identity.external_id == "wanggong")
+        ).one()
+        person = uow.session.get(Person, identity.person_id)
+        assert person is not None and person.name == "王工" and person.language == "zh"
+        roles = uow.session.execute(
+            select(PersonRole.role, PersonRole.department).where(PersonRole.person_id == person.id)
+        ).all()
+        assert roles == [("engineer", "engineering")]
+
+    # a used or unknown code changes nothing and says so
+    stranger = WeComStaff(desk.bot, desk.side, "stranger")
+    replies = await stranger.send("/start not-a-code")
+    assert "无效" in replies[0]["text"] or "not valid" in replies[0]["text"]
+    with desk.bot.services.db.unit_of_work() as uow:
+        assert not uow.session.scalar(
+            select(func.count())
+            .select_from(PersonRole)
+            .join(Identity, Identity.person_id == PersonRole.person_id)
+            .where(Identity.external_id == "stranger")
+        )
+
+
+async def test_two_claims_first_wins_every_card_updated(fake_tg: FakeTelegram, desk: Desk) -> None:
+    """R6 on WeCom: an owner on Telegram files a repair; the card reaches the engineering
+    department's WeCom staff (not the cleaners); two press Claim at once and exactly one wins;
+    every copy of the card shows the winner; the other is told; the winner gets the owner's
+    details privately with the engineer actions; the owner hears who is coming."""
+    wang = await desk.join("wanggong", "engineer", "engineering", "王工")
+    li = await desk.join("ligong", "engineer", "engineering", "李工")
+    zhao = await desk.join("zhaozhuguan", "supervisor", None, "赵主管")
+    chen = await desk.join("chenbaojie", "cleaner", "cleaning", "陈保洁")
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+
+    fake = desk.fake
+    cards = {s.userid: _card_for(fake, s.userid, number) for s in (wang, li, zhao)}
+    assert not [c for c in fake.cards_of(chen.userid) if number in c.title + c.text]
+    assert len({c.task_id for c in cards.values()}) == 1  # one message to the department
+    card = cards["wanggong"]
+    assert [text for text, _key in card.buttons] == ["🙋 接单", "👤 指派"]
+    assert "1-1-101" in card.text and "13900001111" not in card.title + card.text
+    mirrored = [c.body["text"]["content"] for c in fake.ok("webhook/send")]
+    assert any(number in m for m in mirrored) and not any("13900001111" in m for m in mirrored)
+
+    claim = _key(card, "claim")
+    await asyncio.gather(
+        wang.press_key(cards["wanggong"], claim), li.press_key(cards["ligong"], claim)
+    )
+    order = _order(desk.bot, number)
+    assert order.status == "claimed"
+    with desk.bot.services.db.unit_of_work() as uow:
+        winner_person = uow.session.get(Person, order.assignee_id)
+        assert winner_person is not None
+        winner_name = winner_person.name
+    winner, loser = (wang, li) if winner_name == "王工" else (li, wang)
+
+    updates = fake.ok("message/update_template_card")
+    assert len(updates) == 1 and updates[0].body["atall"] == 1
+    for userid, held in cards.items():
+        replaced = next(c for c in fake.cards_of(userid) if c.task_id == held.task_id).replaced
+        assert replaced is not None and f"{winner_name} 已于" in replaced, (userid, replaced)
+
+    told_loser = [m["text"] for m in loser.received() if "已被" in m["text"]]
+    assert told_loser == [f"{number} 已被 {winner_name} 接单。"]
+    private = [m for m in winner.received() if number in m["text"] and "详细信息" in m["text"]]
+    assert len(private) == 1
+    details = private[0]
+    assert "+8613900001111" in details["text"] and "Li Na" in details["text"]
+    assert any("|depart|" in key for _label, key in details["buttons"])  # 🚗 出发了
+    assert any(
+        f"{winner_name} has taken your request" in t for t in fake_tg.messages_to(alice.chat_id)
+    )
+
+    # a late press (the card's buttons are gone, but a forged event comes anyway) changes nothing
+    zhao.seen = len(zhao.received())
+    late = await zhao.press_key(cards["zhaozhuguan"], claim)
+    assert [m["text"] for m in late] == [f"{number} 已被 {winner_name} 接单。"]
+    assert _order(desk.bot, number).assignee_id == order.assignee_id
+
+    # the winner goes on from the private card: the owner hears of it
+    await winner.press("出发")
+    assert _order(desk.bot, number).status == "on_the_way"
+
+
+async def test_outsiders_and_other_departments_are_refused(
+    fake_tg: FakeTelegram, desk: Desk
+) -> None:
+    """A card event from a userid who is not staff, and a cleaner pressing an engineering
+    card, are refused politely; the order stays unclaimed."""
+    wang = await desk.join("wanggong", "engineer", "engineering", "王工")
+    chen = await desk.join("chenbaojie", "cleaner", "cleaning", "陈保洁")
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+    card = _card_for(desk.fake, wang.userid, number)
+    claim = _key(card, "claim")
+
+    for presser in (chen, WeComStaff(desk.bot, desk.side, "outsider")):
+        replies = await presser.press_key(card, claim)
+        assert replies and "只有工程部的同事可以接这张工单" in replies[-1]["text"], replies
+    order = _order(desk.bot, number)
+    assert order.status == "submitted" and order.assignee_id is None
+
+
+# --- the callback URL's security -------------------------------------------------------------
+
+
+async def _processed(desk: Desk) -> int:
+    with desk.bot.services.db.unit_of_work() as uow:
+        return int(
+            uow.session.scalar(
+                select(func.count())
+                .select_from(ProcessedUpdate)
+                .where(ProcessedUpdate.channel == "wecom")
+            )
+            or 0
+        )
+
+
+async def test_url_verification(desk: Desk) -> None:
+    """WeCom's check when the URL is saved: the decrypted echostr, or 403 for a forgery."""
+    phone = WeComPhone(desk.side.url, desk.bot.services.clock)
+    stamp, nonce = str(int(desk.bot.services.clock().timestamp())), "123456"
+    envelope = phone.crypto.encrypt_message("<xml/>", nonce, stamp)  # any payload
+    import xmltodict
+
+    echo = xmltodict.parse(envelope)["xml"]
+    # an echostr is the encrypted random string; reuse the envelope's Encrypt and its signature
+    params = {
+        "msg_signature": echo["MsgSignature"],
+        "timestamp": stamp,
+        "nonce": nonce,
+        "echostr": echo["Encrypt"],
+    }
+    async with httpx.AsyncClient() as client:
+        good = await client.get(desk.side.url, params=params)
+        bad = await client.get(desk.side.url, params=dict(params, msg_signature="0" * 40))
+    assert good.status_code == 200 and good.text == "<xml/>"
+    assert bad.status_code == 403
+
+
+async def test_forged_replayed_old_malformed_and_oversized_callbacks(desk: Desk) -> None:
+    """Bad signature 403; wrong key 403; old timestamp 403; the same MsgId twice is handled
+    once; malformed or entity-laden XML 400; a body over the limit 413. Nothing is stored."""
+    clock = desk.bot.services.clock
+    phone = WeComPhone(desk.side.url, clock)
+    now = int(clock().timestamp())
+    xml = text_xml("wanggong", "/help", 8_200_000_000_001, now)
+
+    params, body = phone.request(xml)
+    assert await phone.post_raw(dict(params, msg_signature="f" * 40), body) == 403
+    forger = WeComPhone(desk.side.url, clock, token="guessed", key=AES_KEY, corp_id=CORP_ID)
+    assert await forger.post(xml) == 403
+    other_corp = WeComPhone(desk.side.url, clock, token=CALLBACK_TOKEN, key="A" * 43)
+    assert await other_corp.post(xml) in (400, 403)
+    assert await phone.post(xml, timestamp=now - 3600) == 403
+    assert await _processed(desk) == 0
+
+    # a replay of a genuine message (WeCom retries after 5 s): handled once
+    assert await phone.post(xml) == 200
+    assert await phone.post(xml) == 200
+    await settle(desk.bot, "8200000000001")
+    assert await _processed(desk) == 1
+    helps = [m for m in desk.fake.messages_to("wanggong")]
+    assert len(helps) == 1
+
+    for bad in ("<xml><MsgType>text", "not xml at all"):
+        assert await phone.post(bad) == 400
+    entity = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>'
+        "<xml><FromUserName>&e;</FromUserName><MsgType>text</MsgType></xml>"
+    )
+    assert await phone.post(entity) == 400
+    params, body = phone.request(text_xml("wanggong", "x" * 80_000, 8_200_000_000_002, now))
+    assert await phone.post_raw(params, body) == 413
+    assert await _processed(desk) == 1
+
+
+async def test_token_is_fetched_once_and_again_when_refused(
+    fake_tg: FakeTelegram, fake_wc: FakeWeCom, db_url: str, clock: FakeClock
+) -> None:
+    """Without a given token the app's token is fetched once and shared through the database
+    (wechat_tokens, its own row); when WeCom says it expired, it is fetched once more."""
+    settings = wecom_settings(fake_wc, wecom_access_token="")
+    bot = await start_bot(fake_tg, db_url, clock, **settings)
+    seed_examples(bot.services)
+    side = await start_wecom(bot, fake_wc)
+    try:
+        wang = WeComStaff(bot, side, "wanggong")
+        await wang.send("/help")
+        await wang.send("/help")
+        assert fake_wc.token_fetches == 1
+        fake_wc.expire("WTOKEN-1")
+        replies = await wang.send("/help")
+        assert replies and fake_wc.token_fetches == 2
+        with bot.services.db.unit_of_work() as uow:
+            from store.models import WeChatToken
+
+            row = uow.session.get(WeChatToken, f"wecom:{CORP_ID}:1000002")
+            assert row is not None and row.access_token == "WTOKEN-2"
+    finally:
+        await side.stop()
+        await bot.stop()
