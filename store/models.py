@@ -177,7 +177,7 @@ class Order(Base):
     card_outbox_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     rework_of_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     # the owner's sign-off (R9): 满意 / 一般 / 不满意 as "satisfied" / "average" / "unsatisfied"
-    rating: Mapped[str | None] = mapped_column(String(10))
+    rating: Mapped[str | None] = mapped_column(String(16))  # store.jobs.RATINGS
     rating_comment: Mapped[str | None] = mapped_column(Text)
 
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id])

@@ -317,3 +317,21 @@ async def test_free_public_area_repair_to_rating(
     ]
     with bot.services.db.unit_of_work() as uow:
         assert uow.session.scalars(select(Bill).where(Bill.order_id == order.id)).first() is None
+
+
+async def test_an_unsatisfied_rating_is_kept_on_every_database(
+    fake_tg: FakeTelegram, bot: Bot, zhang: Owner
+) -> None:
+    """R9, R22: 不满意 after acceptance is stored (PostgreSQL once refused the 11-letter value
+    and the owner got an apology instead)."""
+    await register(zhang)
+    await quick_order(zhang)
+    number = load_number(bot)
+    wang = await claimed_by(fake_tg, bot, WANG, number)
+    await wang.press("Arrived")
+    await wang.press("Done")
+    await wang.press("Cash collected")
+    await zhang.press("验收通过")
+    replies = await zhang.press("不满意")
+    assert not any("出错" in t or "went wrong" in t for t in zhang.texts(replies))
+    assert load(bot, number).rating == "unsatisfied"
