@@ -260,12 +260,18 @@ class OutboxSender:
         await self._keeper.stop()
 
     async def _loop(self) -> None:
+        failing = False  # in an episode of failed claims (the database refuses writes)
         while not self._stopping:
             try:
                 while not self._stopping and await self.send_due():
                     pass
+                if failing:
+                    failing = False
+                    log.warning("outbox: claims work again")
             except Exception:  # keep delivering whatever happens to one claim
-                log.exception("outbox claim failed")
+                if not failing:  # once per episode, not every poll
+                    log.exception("outbox claim failed; retrying every poll until it works")
+                failing = True
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except TimeoutError:

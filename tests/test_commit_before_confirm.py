@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 
+from handlers.inbox import write_outbox
+from handlers.messages import Outbound
 from tests.fake_telegram import FakeTelegram, TgUser
 from tests.harness import Bot, FakeClock, Owner, seed_examples, settle, start_bot
 from tests.test_webhook import SECRET, hooked
@@ -98,3 +100,32 @@ async def test_webhook_answers_503_until_the_update_is_committed(
     await asyncio.sleep(0.3)
     replies = fake_tg.messages_to(owner.chat_id)
     assert len(replies) == 1 and "service desk" in replies[0]
+
+
+async def test_the_sender_logs_a_database_outage_once(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sender cannot lease while writes fail: one line for the episode (not one a poll),
+    one when it works again, and the reply goes out then."""
+    bot = await start_bot(fake_tg, db_url, clock)
+    disk = DiskFull(bot.services.db.engine)
+    owner = Owner(fake_tg, bot, TgUser(8401, "Late", "en"))
+    try:
+        await bot.desk.sender.stop()
+        with bot.services.db.unit_of_work() as uow:
+            write_outbox(uow, "telegram", [Outbound(str(owner.chat_id), "later")])
+            uow.commit()
+        with caplog.at_level(logging.INFO):
+            disk.on = True
+            bot.desk.sender.start()
+            await asyncio.sleep(1.0)  # twenty polls at 0.05 s
+            assert fake_tg.messages_to(owner.chat_id) == []
+            disk.on = False
+            await fake_tg.await_for(lambda _: fake_tg.messages_to(owner.chat_id), timeout=10)
+    finally:
+        disk.on = False
+        await bot.stop()
+    assert fake_tg.messages_to(owner.chat_id) == ["later"]
+    failed = [r for r in caplog.records if "outbox claim failed" in r.getMessage()]
+    assert len(failed) == 1
+    assert any("claims work again" in r.getMessage() for r in caplog.records)
