@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from handlers.complaints.common import CLASS_LABELS
+from handlers.complaints.common import CLASS_LABELS, OUTCOME_LABELS, SUBJECT_LABELS
 from handlers.complaints.common import STATUS_LABELS as COMPLAINT_STATUS
+from handlers.desk import Desk
 from handlers.i18n import Translate, translator
 from handlers.labels import CATEGORY_LABELS, category_label, money
 from store.clock import session_now as figures_now
-from store.complaints.reports import ComplaintDay, complaint_day
+from store.complaints.reports import ComplaintDay, complaint_day, complaint_month
 from store.reports import DailyFigures, daily_figures
 
 #: fonts that can draw Chinese, best first
@@ -179,6 +180,43 @@ def complaint_text(figures: ComplaintDay, language: str) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def complaint_summary_text(
+    session: Session, month: str, desk: Desk, now: datetime, language: str
+) -> str:
+    """R35: the month's complaints by type, class, subject and outcome, the medians, missed
+    progress updates, reopenings and liaison forms awaiting a reply; counts only (R30)."""
+    _ = translator(language)
+    s = complaint_month(session, month, desk.timezone)
+
+    def spread(labels: dict[str, str], counts: dict[str, int]) -> str:
+        parts = [f"{_(label)} {counts[key]}" for key, label in labels.items() if counts.get(key)]
+        return " · ".join(parts) or "-"
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    day = desk.local(now).strftime("%m-%d")
+    return "\n".join(
+        [
+            _("📣 Complaint summary {month} (to {day})").format(month=month, day=day),
+            _("Complaints: {complaints} · suggestions: {suggestions}").format(
+                complaints=s.by_kind.get("complaint", 0),
+                suggestions=s.by_kind.get("suggestion", 0),
+            ),
+            _("By class: {items}").format(items=spread(CLASS_LABELS, s.by_class)),
+            _("By subject: {items}").format(items=spread(SUBJECT_LABELS, s.by_subject)),
+            _("By outcome: {items}").format(items=spread(OUTCOME_LABELS, s.by_outcome)),
+            _("Median time to classify: {classify} min · to close: {close} h").format(
+                classify=number(s.median_classify_minutes), close=number(s.median_close_hours)
+            ),
+            _(
+                "Missed progress updates: {missed} · reopenings: {reopened} · liaison forms "
+                "awaiting a reply: {awaiting}"
+            ).format(missed=s.missed_progress, reopened=s.reopenings, awaiting=s.liaisons_awaiting),
+        ]
+    )
 
 
 def daily_digest(

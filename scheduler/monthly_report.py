@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
-from handlers.complaints.common import CLASS_LABELS, SUBJECT_LABELS
+from handlers.complaints.common import CLASS_LABELS, OUTCOME_LABELS, SUBJECT_LABELS
 from handlers.finance import METHOD_LABELS
 from handlers.i18n import Translate, translator
 from handlers.labels import N_, category_label
@@ -69,12 +69,6 @@ CALLBACK_STATUS_LABELS = {
     "done": N_("Done"),
 }
 BILL_STATUS_LABELS = {"paid": N_("Paid"), "unpaid": N_("Unpaid")}
-OUTCOME_LABELS = {
-    "resolved": N_("Resolved, confirmed by the owner"),
-    "auto_resolved": N_("Resolved, no answer in 72 h"),
-    "referred": N_("Referred (class 3)"),
-    "invalid": N_("Invalid, explained"),
-}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Which reports are due: the daily digest (R52) and the monthly report (R51) become timers
+"""Which reports are due: the daily digest (R52), the monthly report (R51) and the complaint
+summary on the 25th (R35) become timers
 with a once-key, so however many workers (or restarts) ask, each report is made once."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from store.timers import schedule_once
 
 DAILY_DIGEST = "daily_digest"  # subject: the reported local day as YYYYMMDD
 MONTHLY_REPORT = "monthly_report"  # subject: the reported month as YYYYMM
+COMPLAINT_SUMMARY = "complaint_summary"  # subject: the month so far as YYYYMM (R35)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class ReportTimes:
     digest_at: time = time(8, 30)
     monthly_day: int = 1
     monthly_at: time = time(9, 0)
+    complaint_day: int = 25  # R35: the month's complaint summary reaches managers by the 25th
 
 
 def previous_month(day: date) -> tuple[int, int]:
@@ -45,5 +48,10 @@ def plan_reports(session: Session, now: datetime, times: ReportTimes) -> list[st
         year, month = previous_month(local.date())
         key = f"{MONTHLY_REPORT}:{year:04d}-{month:02d}"
         if schedule_once(session, MONTHLY_REPORT, year * 100 + month, now, key):
+            added.append(key)
+    if (local.day, local.time()) >= (times.complaint_day, times.monthly_at):
+        # this month's only: a summary missed for a whole month is not sent weeks late
+        key = f"{COMPLAINT_SUMMARY}:{local:%Y-%m}"
+        if schedule_once(session, COMPLAINT_SUMMARY, local.year * 100 + local.month, now, key):
             added.append(key)
     return added

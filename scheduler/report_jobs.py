@@ -16,9 +16,9 @@ from handlers.desk import Desk
 from handlers.i18n import translator
 from handlers.messages import Outbound, Upload
 from handlers.timed import Due, TimerEffect
-from scheduler.digest import daily_digest
+from scheduler.digest import complaint_summary_text, daily_digest
 from scheduler.monthly_report import write_monthly_workbook
-from scheduler.plan import DAILY_DIGEST, MONTHLY_REPORT
+from scheduler.plan import COMPLAINT_SUMMARY, DAILY_DIGEST, MONTHLY_REPORT
 from store.models import OutboxMessage, Person, Timer
 from store.staff import people_with_role, private_chats
 
@@ -92,6 +92,13 @@ def monthly_messages(
     ]
 
 
+def complaint_summary_messages(
+    session: Session, desk: Desk, timer: Timer, now: datetime, language: str
+) -> list[Outbound]:
+    """R35: the month's complaint summary so far, as a message (the workbook has the sheet)."""
+    return [Outbound("", complaint_summary_text(session, _month(timer), desk, now, language))]
+
+
 def _prepared(
     make: Make, roles: tuple[str, ...]
 ) -> Callable[[Session, Desk, Timer, datetime], Made]:
@@ -125,5 +132,9 @@ EFFECTS: dict[str, TimerEffect] = {
     MONTHLY_REPORT: TimerEffect(
         _sender(monthly_messages, MONTHLY_READERS),
         prepare=_prepared(monthly_messages, MONTHLY_READERS),
+    ),
+    COMPLAINT_SUMMARY: TimerEffect(
+        _sender(complaint_summary_messages, DIGEST_READERS),
+        prepare=_prepared(complaint_summary_messages, DIGEST_READERS),
     ),
 }

@@ -4,13 +4,14 @@ sheet (R35) with hand-computed figures — numbers only, never who complained (R
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from io import BytesIO
 
 from openpyxl import load_workbook
 
 from scheduler.digest import daily_digest
 from scheduler.monthly_report import write_monthly_workbook
+from scheduler.plan import COMPLAINT_SUMMARY, ReportTimes, plan_reports
 from tests.fake_telegram import FakeTelegram
 from tests.harness import Bot, FakeClock, Owner, sweep
 from tests.test_complaints import (
@@ -21,6 +22,7 @@ from tests.test_complaints import (
     take_in_group,
     taken_class_one,
 )
+from tests.test_promises import said_to
 from tests.test_repair import register
 
 DAY = timedelta(days=1)
@@ -128,3 +130,32 @@ async def test_monthly_summary_sheet_with_hand_computed_figures(
     assert values["Liaison forms awaiting a reply"] == 1
     cells = " ".join(str(v) for r in rows for v in r if v is not None)
     assert "Alice" not in cells and "1-1-101" not in cells
+
+
+async def test_complaint_summary_reaches_managers_on_the_25th(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
+) -> None:
+    """R35: on the 25th at 09:00 the month's complaint summary goes to managers, once; not on
+    the 24th."""
+    number, staff = await taken_class_one(fake_tg, bot, alice, anonymous=True)
+    mgr = staff["mgr"]
+    times = ReportTimes(bot.services.desk.timezone)
+    tz = bot.services.desk.timezone
+    on_24th = datetime(2026, 11, 24, 9, 0, tzinfo=tz)
+    on_25th = datetime(2026, 11, 25, 9, 0, tzinfo=tz)
+    with bot.services.db.unit_of_work() as uow:
+        assert COMPLAINT_SUMMARY not in " ".join(plan_reports(uow.session, on_24th, times))
+        uow.commit()
+    for _ in range(2):  # the cron job and a second worker both ask
+        with bot.services.db.unit_of_work() as uow:
+            plan_reports(uow.session, on_25th, times)
+            uow.commit()
+    clock.advance(2 * DAY)
+    await sweep(bot)
+    summaries = said_to(fake_tg, mgr.chat_id, "Complaint summary 2026-11")
+    assert len(summaries) == 1
+    text = summaries[0]
+    assert "Complaints: 1 · suggestions: 0" in text
+    assert "Class 1: property service at fault 1" in text and "Cleaning 1" in text
+    assert number not in text and "Alice" not in text
+    assert not said_to(fake_tg, staff["agent"].chat_id, "Complaint summary")

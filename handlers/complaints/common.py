@@ -44,6 +44,12 @@ STATUS_LABELS = {
     "closed": N_("closed"),
     "logged": N_("logged"),
 }
+OUTCOME_LABELS = {
+    "resolved": N_("Resolved, confirmed by the owner"),
+    "auto_resolved": N_("Resolved, no answer in 72 h"),
+    "referred": N_("Referred (class 3)"),
+    "invalid": N_("Invalid, explained"),
+}
 RESULT_LABELS = {
     "satisfied": N_("😊 Satisfied"),
     "average": N_("😐 Average"),
