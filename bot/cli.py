@@ -218,6 +218,15 @@ async def _serve(services: Services, *, webhook: bool) -> None:
 
         wechat = WeChatDesk(services)
         wechat.also_notify.append(desk.sender.notify)
+    wecom = None
+    if services.settings.wecom_enabled:  # the WeCom app's callback shares the ASGI app
+        from bot.wecom.app import WeComDesk
+
+        wecom = WeComDesk(services)
+        wecom.also_notify.append(desk.sender.notify)
+        if wechat is not None:  # staff actions on WeCom tell owners on WeChat, and back
+            wecom.also_notify.append(wechat.sender.notify)
+            wechat.also_notify.append(wecom.sender.notify)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -226,6 +235,8 @@ async def _serve(services: Services, *, webhook: bool) -> None:
     await desk.start()
     if wechat is not None:
         wechat.start()
+    if wecom is not None:
+        wecom.start()
     me = desk.application.bot
     logging.getLogger("propdesk").info(
         "propdesk is running as @%s (%s); press Ctrl+C to stop",
@@ -233,10 +244,10 @@ async def _serve(services: Services, *, webhook: bool) -> None:
         "webhook" if webhook else "long polling",
     )
     try:
-        if webhook or wechat is not None:
+        if webhook or wechat is not None or wecom is not None:
             settings = services.settings
             path = webhook_path(settings.webhook_url)
-            app = webhook_app(desk, path, wechat=wechat)
+            app = webhook_app(desk, path, wechat=wechat, wecom=wecom)
             server = uvicorn.Server(
                 uvicorn.Config(
                     app, host=settings.webhook_listen, port=settings.webhook_port, log_level="info"
@@ -249,6 +260,8 @@ async def _serve(services: Services, *, webhook: bool) -> None:
         else:
             await stop.wait()
     finally:
+        if wecom is not None:
+            await wecom.stop()
         if wechat is not None:
             await wechat.stop()
         await desk.stop()
@@ -342,13 +355,16 @@ def _staff_invite(args: argparse.Namespace) -> int:
     finally:
         services.close()
     expires = invite.expires_at.astimezone(services.desk.timezone).strftime("%Y-%m-%d %H:%M")
+    wecom = services.settings.wecom_enabled
     if username:
         print(f"https://t.me/{username}?start={invite.code}")
-    else:
+    elif not wecom:
         print(
             f"Could not ask Telegram for the bot's name; in the bot's chat send:\n"
             f"/start {invite.code}"
         )
+    if wecom:  # the same code, typed in the WeCom app's chat
+        print(f"WeCom (企业微信), send in the app: /start {invite.code}")
     print(f"one use, valid until {expires} ({services.settings.timezone})", file=sys.stderr)
     return EXIT_OK
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from store.models import Identity, Order, Person, PersonRole, ProcessedUpdate
+from store.models import Identity, Order, OrderEvent, Person, PersonRole, ProcessedUpdate
 from store.staff import create_invite
 from tests.fake_telegram import FakeTelegram, TgUser
 from tests.fake_wecom import (
@@ -29,6 +29,7 @@ from tests.fake_wecom import (
     wecom_settings,
 )
 from tests.harness import Bot, FakeClock, Owner, seed_examples, settle, start_bot
+from tests.test_cli import env_db  # noqa: F401
 from tests.test_jobs import submit_urgent_public_repair
 
 
@@ -310,3 +311,149 @@ async def test_token_is_fetched_once_and_again_when_refused(
     finally:
         await side.stop()
         await bot.stop()
+
+
+async def test_twenty_simultaneous_claims_one_winner(fake_tg: FakeTelegram, desk: Desk) -> None:
+    """20 engineers press Claim on their copies at once: exactly one holds the order, the card
+    is updated once for all 20, and the 19 others are each told who has it (R6)."""
+    crew = [
+        await desk.join(f"eng{n:02d}", "engineer", "engineering", f"工程师{n:02d}")
+        for n in range(20)
+    ]
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+    cards = [_card_for(desk.fake, s.userid, number) for s in crew]
+    claim = _key(cards[0], "claim")
+    await asyncio.gather(*(s.press_key(c, claim) for s, c in zip(crew, cards, strict=True)))
+
+    order = _order(desk.bot, number)
+    with desk.bot.services.db.unit_of_work() as uow:
+        holder = uow.session.get(Person, order.assignee_id)
+        assert holder is not None
+        name = holder.name
+        claims = uow.session.scalar(
+            select(func.count())
+            .select_from(OrderEvent)
+            .where(OrderEvent.order_id == order.id, OrderEvent.action == "claim")
+        )
+    assert order.status == "claimed" and claims == 1
+    assert len(desk.fake.ok("message/update_template_card")) == 1
+    for staff, card in zip(crew, cards, strict=True):
+        copy = next(c for c in desk.fake.cards_of(staff.userid) if c.task_id == card.task_id)
+        assert copy.replaced is not None and name in copy.replaced
+    told = [s for s in crew if any(f"已被 {name} 接单" in m["text"] for m in s.received())]
+    assert len(told) == 19 and all(s.userid != "" for s in told)
+
+
+async def test_supervisor_assigns_from_the_card(fake_tg: FakeTelegram, desk: Desk) -> None:
+    """Assign on a supervisor's card: a private list of who may take it; choosing one gives
+    them the job with the details, and every copy of the card shows it."""
+    wang = await desk.join("wanggong", "engineer", "engineering", "王工")
+    zhao = await desk.join("zhaozhuguan", "supervisor", "engineering", "赵主管")
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+    card = _card_for(desk.fake, zhao.userid, number)
+
+    # an engineer may not assign
+    replies = await wang.press_key(_card_for(desk.fake, wang.userid, number), _key(card, "assign"))
+    assert replies and _order(desk.bot, number).assignee_id is None
+
+    await zhao.press_key(card, _key(card, "assign"))
+    await zhao.press("王工")
+    order = _order(desk.bot, number)
+    assert order.status == "claimed"
+    with desk.bot.services.db.unit_of_work() as uow:
+        holder = uow.session.get(Person, order.assignee_id)
+        assert holder is not None and holder.name == "王工"
+    details = [m["text"] for m in wang.received() if "+8613900001111" in m["text"]]
+    assert len(details) == 1
+    copies = [c for c in desk.fake.cards if c.task_id == card.task_id]
+    assert {c.userid for c in copies} == {"wanggong", "zhaozhuguan"}
+    assert all(c.replaced is not None and "王工" in c.replaced for c in copies)
+
+
+async def test_digest_and_workbook_reach_managers_on_wecom(
+    fake_tg: FakeTelegram, desk: Desk
+) -> None:
+    """With staff on WeCom the daily digest (text and chart) and the monthly workbook go to the
+    managers' WeCom chats, the files uploaded as WeCom media (R51, R52)."""
+    from scheduler.plan import ReportTimes, plan_reports
+    from tests.harness import sweep
+
+    boss = await desk.join("qianjingli", "manager", None, "钱经理")
+    times = ReportTimes(desk.bot.services.desk.timezone)
+    with desk.bot.services.db.unit_of_work() as uow:
+        plan_reports(uow.session, desk.bot.services.clock(), times)
+        uow.commit()
+    await sweep(desk.bot)
+
+    got = boss.received()
+    assert any("2026-11-22" in m["text"] for m in got)
+    kinds = sorted(kind for kind, _size in desk.fake.uploads)
+    assert kinds == ["file", "image"], desk.fake.uploads
+    assert all(size > 1000 for _kind, size in desk.fake.uploads)
+    assert [m for m in got if m.get("image")] and [m for m in got if m.get("file")]
+
+
+def test_staff_invite_prints_a_wecom_code(
+    env_db: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`propdesk staff invite` with WeCom configured prints what to send in the WeCom app."""
+    from bot.cli import EXIT_OK, main
+
+    with FakeWeCom() as fake:
+        for name, value in wecom_settings(fake).items():
+            monkeypatch.setenv(f"PROPDESK_{name.upper()}", str(value))
+        assert main(["staff", "invite", "--role", "engineer", "--department", "engineering"]) == (
+            EXIT_OK
+        )
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("WeCom"))
+    assert (
+        line.startswith("WeCom (企业微信), send in the app: /start ") and len(line.split()[-1]) > 16
+    )
+
+
+async def test_whole_repair_owner_on_wechat_staff_on_wecom(
+    fake_tg: FakeTelegram, fake_wc: FakeWeCom, db_url: str, clock: FakeClock
+) -> None:
+    """An owner on the WeChat Official Account, the engineer on WeCom: report, card, claim,
+    on my way, arrived, done, accepted and rated, nobody on Telegram (R6, R9)."""
+    from tests.fake_wechat import FakeWeChat, start_wechat, wechat_owner, wechat_settings
+
+    with FakeWeChat() as fake_wx:
+        settings = {**wechat_settings(fake_wx, default_language="en"), **wecom_settings(fake_wc)}
+        bot = await start_bot(fake_tg, db_url, clock, **settings)
+        seed_examples(bot.services)
+        bot.wechat = await start_wechat(bot, fake_wx)
+        side = await start_wecom(bot, fake_wc, wechat=bot.wechat.desk)
+        try:
+            desk = Desk(bot, side)
+            wang = await desk.join("wanggong", "engineer", "engineering", "王工")
+            alice = wechat_owner(bot, TgUser(5002, "Alice", "en"))
+            number = await submit_urgent_public_repair(alice)
+            card = _card_for(fake_wc, "wanggong", number)
+            await wang.press_key(card, _key(card, "claim"))
+            assert any(
+                "王工 has taken your request" in m["text"] for m in alice.view.sent(alice.chat_id)
+            )
+            for step in ("depart", "arrive", "complete"):
+                held = [
+                    m for m in wang.received() if any(f"|{step}|" in k for _l, k in m["buttons"])
+                ]
+                assert held, (step, [m["text"][:40] for m in wang.received()])
+                message = held[-1]
+                key = next(k for _l, k in message["buttons"] if f"|{step}|" in k)
+                await wang.press_key(message["card"], key)
+            await alice.press("Accept")
+            await alice.press("Satisfied")
+            await alice.press("No comment")
+            order = _order(bot, number)
+            assert order.status == "accepted" and order.rating == "satisfied"
+            assert not [c for c in fake_tg.calls_of("sendMessage")]  # nobody on Telegram
+        finally:
+            await side.stop()
+            await bot.wechat.stop()
+            await bot.stop()
