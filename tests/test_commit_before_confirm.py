@@ -129,3 +129,42 @@ async def test_the_sender_logs_a_database_outage_once(
     failed = [r for r in caplog.records if "outbox claim failed" in r.getMessage()]
     assert len(failed) == 1
     assert any("claims work again" in r.getMessage() for r in caplog.records)
+
+
+class FailsOneUpdate:
+    """A fault at the database layer: the first `times` writes about one update id fail."""
+
+    def __init__(self, engine: Engine, update_id: int, times: int) -> None:
+        self.update_id, self.times = str(update_id), times
+        event.listen(engine, "before_cursor_execute", self._check)
+
+    def _check(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
+        about = self.update_id in repr(params) and "processed_updates" in statement
+        if self.times and about and statement.lstrip().upper().startswith("INSERT"):
+            self.times -= 1
+            raise OperationalError(statement, params, Exception("disk I/O error"))
+
+
+async def test_a_chat_stays_in_order_when_one_update_cannot_be_committed(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
+) -> None:
+    """Two messages of one owner in one batch; the first cannot be committed (nor its
+    apology): the second is not handled before it, so the answers keep the owner's order."""
+    user = TgUser(8501, "Order", "en")
+    bot = await start_bot(fake_tg, db_url, clock)
+    try:
+        seed_examples(bot.services)
+        polling = bot.desk.polling
+        assert polling is not None
+        await polling.stop()  # both messages wait for the next getUpdates: one batch
+        first = fake_tg.user_text(user, "/help")
+        second = fake_tg.user_text(user, "/start")
+        FailsOneUpdate(bot.services.db.engine, first["update_id"], times=2)
+        await polling.start()
+        for update in (first, second):
+            await settle(bot, str(update["update_id"]), timeout=60)
+    finally:
+        await bot.stop()
+    replies = fake_tg.messages_to(user.id)
+    assert len(replies) == 3, replies
+    assert "service desk" in replies[0] and "Welcome" in replies[1]

@@ -160,11 +160,14 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     desk: TelegramDesk = context.bot_data["desk"]
     inbound = to_inbound(update)
     if inbound is not None:
-        services = desk.services
+        services, chat = desk.services, _chat_key(update)
+        if desk.confirmations.chat_failed(chat):  # an earlier one of the chat comes again first
+            desk.confirmations.failed(update.update_id, chat)
+            return
         try:
             await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
         except Exception:  # neither the turn nor an apology committed: Telegram must resend it
-            desk.confirmations.failed(update.update_id)
+            desk.confirmations.failed(update.update_id, chat)
             return
         desk.sender.notify()
     if update.callback_query is not None:

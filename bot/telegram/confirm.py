@@ -19,16 +19,25 @@ class Confirmations:
 
     def __init__(self) -> None:
         self._failed: set[int] = set()
+        self._chats: set[object] = set()  # chats with an update that must come again
         self.troubled = False
 
-    def failed(self, update_id: int) -> None:
-        """Nothing of this update was committed: it must come again."""
+    def failed(self, update_id: int, chat: object) -> None:
+        """Nothing of this update was committed: it must come again (and so must every later
+        update of its chat in the same batch, or the chat's order would break)."""
         self._failed.add(update_id)
+        self._chats.add(chat)
+
+    def chat_failed(self, chat: object) -> bool:
+        """An update of this chat was not committed in the batch being handled."""
+        return chat in self._chats
 
     def take_failed(self, update_ids: Iterable[int]) -> list[int]:
-        """Which of these updates were not committed (each is reported once)."""
+        """Which of these updates were not committed (each is reported once); the batch is
+        over, so the next one starts with no chat held back."""
         failed = sorted(u for u in update_ids if u in self._failed)
         self._failed.difference_update(failed)
+        self._chats.clear()
         return failed
 
     def trouble(self, count: int, how: str) -> None:
