@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.bootstrap import Services, bootstrap, configure_logging
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from store import migrate
 from store.imports import ImportReport
 
@@ -165,6 +165,8 @@ def _staff_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if not settings.telegram_bot_token and settings.staff_channel == "wecom":
+        return _run_without_telegram(settings)  # owners on WeChat, staff on WeCom
     if not settings.telegram_bot_token:
         print(NO_TOKEN, file=sys.stderr)
         return EXIT_CONFIG
@@ -200,6 +202,18 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_UNAVAILABLE
+    finally:
+        services.close()
+    return EXIT_OK
+
+
+def _run_without_telegram(settings: Settings) -> int:
+    """The all-WeChat desk: WeChat Official Account for owners, WeCom for staff."""
+    from bot.wecom.standalone import serve_without_telegram
+
+    services = bootstrap(settings)
+    try:
+        asyncio.run(serve_without_telegram(services))
     finally:
         services.close()
     return EXIT_OK

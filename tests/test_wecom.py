@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -457,3 +458,78 @@ async def test_whole_repair_owner_on_wechat_staff_on_wecom(
             await side.stop()
             await bot.wechat.stop()
             await bot.stop()
+
+
+def test_run_without_telegram(
+    fake_wc: FakeWeCom, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`propdesk run` with only WeChat and WeCom settings (no TELEGRAM_BOT_TOKEN) says which
+    channels are on, serves the WeCom callback (a staff member joins) and stops on SIGTERM."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time as wall
+
+    from bot.cli import main
+    from tests.fake_wechat import FakeWeChat, wechat_settings
+    from tests.harness import MONDAY_MORNING
+    from tests.harness import FakeClock as Clock
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "upgrade"]) == 0
+    with FakeWeChat() as fake_wx:
+        values = {**wechat_settings(fake_wx), **wecom_settings(fake_wc)}
+        env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+        env.update({f"PROPDESK_{k.upper()}": str(v) for k, v in values.items()})
+        env.update(
+            PROPDESK_DATABASE_URL=db_url,
+            PROPDESK_WEBHOOK_LISTEN="127.0.0.1",
+            PROPDESK_WEBHOOK_PORT=str(port),
+            PROPDESK_OUTBOX_POLL_SECONDS="0.1",
+        )
+        from store.db import Database
+
+        db = Database(db_url, Clock(MONDAY_MORNING))
+        with db.unit_of_work() as uow:
+            from store.clock import system_clock
+
+            code = create_invite(uow.session, "engineer", "engineering", system_clock(), "王工")
+            code_text = code.code
+            uow.commit()
+        db.dispose()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = wall.monotonic() + 30
+            while wall.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{base}/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    wall.sleep(0.1)
+            phone = WeComPhone(f"{base}/wecom", system_clock)
+            at = int(system_clock().timestamp())
+            xml = text_xml("wanggong", f"/start {code_text}", 8_300_000_000_001, at)
+            assert asyncio.run(phone.post(xml)) == 200
+            while wall.monotonic() < deadline and not fake_wc.messages_to("wanggong"):
+                wall.sleep(0.1)
+            assert "王工" in fake_wc.messages_to("wanggong")[0]["text"]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "running without Telegram: owners on WeChat Official Account at /wechat" in out
+    assert "staff on WeCom at /wecom" in out
