@@ -469,8 +469,12 @@ class OutboxSender:
         kept: set[int] = set()
         with self.db.unit_of_work() as uow:
             for token in {r.lease_until for r in rows}:
-                if token is not None and token != new_token:
-                    ids = [r.id for r in rows if r.lease_until == token]
+                if token is None:
+                    continue
+                ids = [r.id for r in rows if r.lease_until == token]
+                if token == new_token:  # a clock that stood still: nothing to extend
+                    kept |= set(ids)
+                else:
                     kept |= outbox.renew(uow.session, ids, token, new_token)
             uow.commit()
         for row in rows:
