@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.bootstrap import Services
 from bot.outbox import UNPACED, OutboxSender
-from bot.webchat.delivery import CHANNEL, LiveHub, WebDelivery
+from bot.webchat.delivery import CHANNEL, Live, LiveHub, WebDelivery
 from bot.webchat.history import messages_after, offered
 from bot.webchat.session import COOKIE, HEADER, Sessions
 from bot.webchat.texts import text
@@ -39,6 +39,8 @@ MAX_PHOTO = 5 * 1024 * 1024
 NONCE = re.compile(r"[A-Za-z0-9_-]{8,40}")
 PHOTO_NAME = re.compile(r"[0-9a-f]{32}\.(jpg|png|webp|gif)")
 HEARTBEAT_SECONDS = 15.0
+MAX_PANES = 16
+PANE = re.compile(r"[a-z0-9_-]{0,20}")
 # what a picture's first bytes must be: its type is read from the content, not the header
 MAGIC = (
     (b"\xff\xd8\xff", "jpg"),
@@ -121,6 +123,7 @@ class WebChat:
             Route(f"{prefix}/photo", self.upload, methods=["POST"]),
             Route(f"{prefix}/photo/{{name}}", self.photo, methods=["GET"]),
             Route(f"{prefix}/events", self.events, methods=["GET"]),
+            Route(f"{prefix}/stream", self.stream, methods=["POST"]),
             Mount(f"{prefix}/static", StaticFiles(directory=STATIC), name="webchat-static"),
         ]
 
@@ -315,38 +318,87 @@ class WebChat:
         if chat is None:
             return self._refuse(request, "not_your_chat", 403)
         since = request.query_params.get("since") or request.headers.get("Last-Event-ID")
-        return StreamingResponse(
-            self._stream(chat[0], since[:64] if since else None),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
+        return _event_stream(self._stream([("", chat[0], since[:64] if since else None)]))
 
-    async def _stream(self, chat_id: str, since: str | None) -> AsyncIterator[str]:
-        # subscribe first: nothing delivered from now on is missed
-        queue, recent = self.hub.subscribe(chat_id, since)
+    async def stream(self, request: Request) -> Response:
+        """Server-Sent Events of several panes at once (a browser keeps only six connections
+        to a server): a POST of [{pane, token, chat, since}], each checked like a request of
+        its own; every event names its pane."""
+        if not self._csrf_ok(request):
+            return self._refuse(request, "bad_request", 403)
+        body = await request.body()
+        try:
+            wanted = json.loads(body) if len(body) <= MAX_JSON else None
+        except ValueError:
+            wanted = None
+        if not isinstance(wanted, list) or not 1 <= len(wanted) <= MAX_PANES:
+            return self._refuse(request, "bad_request", 400)
+        subscriptions = []
+        for item in wanted:
+            if not isinstance(item, dict) or not PANE.fullmatch(str(item.get("pane", ""))):
+                return self._refuse(request, "bad_request", 400)
+            token, since = item.get("token"), item.get("since")
+            user_id = (
+                self.sessions.user_of(token)
+                if isinstance(token, str)
+                else self._user(request)  # no token: the page's cookie
+            )
+            if user_id is None:
+                return self._refuse(request, "signed_out", 401)
+            chat = self._chat(user_id, str(item.get("chat") or ""))
+            if chat is None:
+                return self._refuse(request, "not_your_chat", 403)
+            since = since[:64] if isinstance(since, str) and since else None
+            subscriptions.append((str(item["pane"]), chat[0], since))
+        return _event_stream(self._stream(subscriptions))
+
+    async def _stream(self, subscriptions: list[tuple[str, str, str | None]]) -> AsyncIterator[str]:
+        """Catch each (pane, chat, since) up from the outbox, then go on live."""
+        queue: asyncio.Queue[Live] = asyncio.Queue()
+        panes: dict[str, list[str]] = {}
+        recent: list[tuple[str, dict[str, Any]]] = []
+        for pane, chat_id, since in subscriptions:
+            panes.setdefault(chat_id, []).append(pane)
+            # subscribe first: nothing delivered from now on is missed
+            recent += [(pane, e) for e in self.hub.subscribe(chat_id, since, queue)]
         try:
 
-            def catch_up() -> list[dict[str, Any]]:
+            def catch_up() -> list[tuple[str, dict[str, Any]]]:
                 with self.services.db.unit_of_work() as uow:
-                    return messages_after(uow.session, chat_id, since)
+                    return [
+                        (pane, event)
+                        for pane, chat_id, since in subscriptions
+                        for event in messages_after(uow.session, chat_id, since)
+                    ]
 
-            shown = set()
-            for event in await asyncio.to_thread(catch_up) + recent:
-                if event["cursor"] not in shown:
-                    shown.add(event["cursor"])
-                    yield _sse(event)
+            shown: set[tuple[str, str]] = set()
+            for pane, event in await asyncio.to_thread(catch_up) + recent:
+                if (pane, event["cursor"]) not in shown:
+                    shown.add((pane, event["cursor"]))
+                    yield _sse(pane, event)
             yield ": caught up\n\n"
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                    chat_id, event = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield ": still here\n\n"  # keeps proxies from closing an idle stream
                     continue
-                if event["cursor"] not in shown:
-                    yield _sse(event)
+                for pane in panes.get(chat_id, []):
+                    if (pane, event["cursor"]) not in shown:
+                        yield _sse(pane, event)
         finally:
-            self.hub.unsubscribe(chat_id, queue)
+            for chat_id in panes:
+                self.hub.unsubscribe(chat_id, queue)
 
 
-def _sse(event: dict[str, Any]) -> str:
-    return f"id: {event['cursor']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _sse(pane: str, event: dict[str, Any]) -> str:
+    data = json.dumps({**event, "pane": pane}, ensure_ascii=False)
+    return f"id: {event['cursor']}\ndata: {data}\n\n"

@@ -19,6 +19,7 @@ from handlers.messages import Outbound
 
 CHANNEL = "web"
 RECENT = 50  # per chat: what a page that subscribes just now may have missed by a hair
+Live = tuple[str, dict[str, Any]]  # (chat id, event) handed to a watching page
 UNRECORDED_SECONDS = 15.0  # a delivery is recorded in the outbox well within this (its lease)
 
 
@@ -49,7 +50,7 @@ def event_of(cursor: str, message: Outbound) -> dict[str, Any]:
 
 @dataclass
 class _Watchers:
-    queues: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    queues: set[asyncio.Queue[Live]] = field(default_factory=set)
     recent: deque[tuple[float, dict[str, Any]]] = field(
         default_factory=lambda: deque(maxlen=RECENT)
     )
@@ -66,16 +67,16 @@ class LiveHub:
         watchers = self._chats.setdefault(chat_id, _Watchers())
         watchers.recent.append((time.monotonic(), event))
         for queue in watchers.queues:
-            queue.put_nowait(event)
+            queue.put_nowait((chat_id, event))
 
     def subscribe(
-        self, chat_id: str, since: str | None
-    ) -> tuple[asyncio.Queue[dict[str, Any]], list[dict[str, Any]]]:
-        """A queue of the chat's deliveries from now on, and the latest ones the outbox may
-        not have recorded yet (after `since`, or of the last few seconds): a message
-        delivered while the page was catching up is not lost."""
+        self, chat_id: str, since: str | None, queue: asyncio.Queue[Live]
+    ) -> list[dict[str, Any]]:
+        """Put the chat's deliveries from now on into `queue` (one queue may watch several
+        chats); returns the latest ones the outbox may not have recorded yet (after `since`,
+        or of the last few seconds): a message delivered while the page was catching up is
+        not lost."""
         watchers = self._chats.setdefault(chat_id, _Watchers())
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         watchers.queues.add(queue)
         cursors = [event["cursor"] for _, event in watchers.recent]
         if since in cursors:
@@ -83,9 +84,9 @@ class LiveHub:
         else:
             fresh = time.monotonic() - UNRECORDED_SECONDS
             recent = [event for at, event in watchers.recent if at > fresh]
-        return queue, recent
+        return recent
 
-    def unsubscribe(self, chat_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    def unsubscribe(self, chat_id: str, queue: asyncio.Queue[Live]) -> None:
         """The page went away."""
         watchers = self._chats.get(chat_id)
         if watchers is not None:

@@ -34,7 +34,6 @@ class Pane {
     this.last = null;
     this.root = root;
     this.build();
-    this.stream();
   }
 
   build() {
@@ -97,7 +96,17 @@ class Pane {
     return headers;
   }
 
-  async post(body) {
+  // a pane sends one thing at a time, in the order the person did them
+  queue(work) {
+    this.sending = (this.sending || Promise.resolve()).then(work, work);
+    return this.sending;
+  }
+
+  post(body) {
+    return this.queue(() => this.postNow(body));
+  }
+
+  async postNow(body) {
     body.chat = this.chat;
     body.nonce = nonce();
     const init = {
@@ -108,7 +117,11 @@ class Pane {
     await this.request("/web/send", init);
   }
 
-  async upload(file) {
+  upload(file) {
+    return this.queue(() => this.uploadNow(file));
+  }
+
+  async uploadNow(file) {
     const shown = el("div", "msg me");
     const img = el("img", "photo");
     img.src = URL.createObjectURL(file);
@@ -216,51 +229,66 @@ class Pane {
     this.status.textContent = state === "live" ? this.ui.live : this.ui.offline;
   }
 
-  async stream() {
-    for (;;) {
-      try {
-        let url = `/web/events?chat=${encodeURIComponent(this.chat)}`;
-        if (this.last) url += `&since=${encodeURIComponent(this.last)}`;
-        const response = await fetch(url, { headers: this.headers(this.people[0]), cache: "no-store" });
-        if (!response.ok) {
-          let answer = {};
-          try {
-            answer = await response.json();
-          } catch (error) {}
-          this.setState("refused");
-          this.status.textContent = answer.error || `HTTP ${response.status}`;
-          await sleep(5000);
-          continue;
-        }
-        const reader = response.body.getReader();
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += decoder.decode(value, { stream: true });
-          let end;
-          while ((end = buffer.indexOf("\n\n")) >= 0) {
-            this.block(buffer.slice(0, end));
-            buffer = buffer.slice(end + 2);
-          }
-        }
-      } catch (error) {}
-      this.setState("connecting");
-      await sleep(1000);
-    }
+  subscription() {
+    return { pane: this.cfg.key, token: this.people[0].token, chat: this.chat, since: this.last };
   }
 
-  block(text) {
-    if (text.startsWith(": caught up")) {
-      this.setState("live");
-      return;
-    }
-    const data = text.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n");
-    if (!data) return;
-    const event = JSON.parse(data);
+  receive(event) {
     this.show(event);
     this.last = event.cursor;
+  }
+}
+
+// One connection for all the panes of the page (a browser keeps only six per server):
+// each pane's messages after the last one it showed, then live; reconnects by itself.
+async function streamAll(panes) {
+  const byKey = new Map(panes.map((pane) => [pane.cfg.key, pane]));
+  const state = (value) => panes.forEach((pane) => pane.setState(value));
+  for (;;) {
+    try {
+      const response = await fetch("/web/stream", {
+        method: "POST",
+        headers: { "X-Propdesk-Request": "1", "Content-Type": "application/json" },
+        body: JSON.stringify(panes.map((pane) => pane.subscription())),
+        cache: "no-store",
+      });
+      if (!response.ok) {
+        let answer = {};
+        try {
+          answer = await response.json();
+        } catch (error) {}
+        panes.forEach((pane) => {
+          pane.setState("refused");
+          pane.status.textContent = answer.error || `HTTP ${response.status}`;
+        });
+        await sleep(5000);
+        continue;
+      }
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (block.startsWith(": caught up")) {
+            state("live");
+            continue;
+          }
+          const data = block.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n");
+          if (!data) continue;
+          const event = JSON.parse(data);
+          const pane = byKey.get(event.pane);
+          if (pane) pane.receive(event);
+        }
+      }
+    } catch (error) {}
+    state("connecting");
+    await sleep(1000);
   }
 }
 
@@ -283,6 +311,7 @@ window.addEventListener("DOMContentLoaded", () => {
     grid.append(root);
     return new Pane(root, cfg);
   });
+  streamAll(window.propdeskPanes);
   const shown = document.getElementById("desk-time");
   document.querySelectorAll("button[data-skip]").forEach((button) => {
     button.addEventListener("click", () => skipAhead(Number(button.dataset.skip), shown));

@@ -1,0 +1,195 @@
+"""The sandbox in a real browser (issue 12): Debian's chromium driven by Playwright, one
+browser for the module. Skipped only when /usr/bin/chromium is absent (CI installs it)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import FakeClock
+from tests.webchat_harness import PNG, Desk, running_sandbox
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+SHOTS = Path(tempfile.gettempdir()) / "propdesk-screenshots"  # looked at by people, not asserted
+TIMEOUT = 20_000  # ms: the page waits for the outbox, not a fixed time
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def sandbox(db_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Desk]:
+    """The sandbox served from a thread of its own (the test drives the browser)."""
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def serve() -> None:
+        box["stop"] = asyncio.Event()
+        async with running_sandbox(db_url, clock, tmp_path / "files") as desk:
+            box["desk"] = desk
+            ready.set()
+            await box["stop"].wait()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(60), "the sandbox did not start"
+    try:
+        yield box["desk"]
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(30)
+        loop.close()
+
+
+def say(page: Any, pane: str, words: str) -> None:
+    """Type into a pane and send."""
+    page.fill(f"#pane-{pane} input.text", words)
+    page.press(f"#pane-{pane} input.text", "Enter")
+
+
+def shows(page: Any, pane: str, words: str) -> None:
+    """Wait until the pane shows a message from the desk containing `words`."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(f"#pane-{pane} .msg.desk", has_text=words).last).to_be_visible(
+        timeout=TIMEOUT
+    )
+
+
+def click(page: Any, pane: str, label: str) -> None:
+    """Press the newest button with `label` in a pane."""
+    page.locator(f"#pane-{pane} button.choice", has_text=label).last.click()
+
+
+def test_the_page_loads_reloads_mid_dialog_and_skips_ahead(
+    browser: Any, sandbox: Desk, tmp_path: Path
+) -> None:
+    """Eight panes and the sandbox banner; the owner starts registering; after a reload the
+    pane shows the dialog where it was (caught up from the outbox, nothing sent again);
+    "+2 h" moves the desk's clock."""
+    SHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    try:
+        reload_in_the_browser(page, sandbox, tmp_path)
+    finally:
+        page.close()
+
+
+def reload_in_the_browser(page: Any, sandbox: Desk, tmp_path: Path) -> None:
+    """The steps of the test above."""
+    from playwright.sync_api import expect
+
+    page.goto(sandbox.base_url + "/")
+    expect(page.locator("header.banner")).to_contain_text("SANDBOX")
+    expect(page.locator(".pane")).to_have_count(8)
+    expect(page.locator('.pane-status[data-state="live"]')).to_have_count(8, timeout=TIMEOUT)
+    shows(page, "engineer", "欢迎加入")
+    shows(page, "supervisor", "Welcome to the team")
+    say(page, "owner", "/start")
+    shows(page, "owner", "请问您的姓名是")
+    say(page, "owner", "张伟")
+    shows(page, "owner", "请问您住在哪一户")
+
+    page.reload()
+    expect(page.locator("#pane-owner .pane-status")).to_have_attribute(
+        "data-state", "live", timeout=TIMEOUT
+    )
+    shows(page, "owner", "请问您住在哪一户")
+    expect(page.locator("#pane-owner .msg.desk", has_text="请问您住在哪一户")).to_have_count(1)
+    say(page, "owner", "3-2-1201")
+    shows(page, "owner", "请问您的手机号码")
+
+    before = page.inner_text("#desk-time")
+    page.click("button[data-skip='120']")
+    expect(page.locator("#desk-time")).not_to_have_text(before, timeout=TIMEOUT)
+    page.screenshot(path=str(SHOTS / "sandbox-reloaded.png"), full_page=True)
+
+
+def test_a_repair_with_a_photo_is_claimed_and_the_owner_sees_it_live(
+    browser: Any, sandbox: Desk, tmp_path: Path
+) -> None:
+    """R1, R6: the owner pane registers and files a public repair with a photo; the engineer
+    claims it in the staff group pane; the owner pane hears who is coming without a reload;
+    the engineer's pane shows the photo."""
+    SHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    try:
+        claim_in_the_browser(page, sandbox, tmp_path)
+    finally:
+        page.close()
+
+
+def claim_in_the_browser(page: Any, sandbox: Desk, tmp_path: Path) -> None:
+    """The steps of the test above."""
+    page.goto(sandbox.base_url + "/")
+    for words, answer in (
+        ("/start", "请问您的姓名是"),
+        ("张伟", "请问您住在哪一户"),
+        ("3-2-1201", "请问您的手机号码"),
+        ("13812345678", "您好，请问有什么可以帮您"),
+    ):
+        say(page, "owner", words)
+        shows(page, "owner", answer)
+    for label, answer in (
+        ("我要报修", "维修的位置"),
+        ("公共区域", "哪一类问题"),
+        ("电路", "描述"),
+    ):
+        click(page, "owner", label)
+        shows(page, "owner", answer)
+    say(page, "owner", "楼道灯不亮了")
+    shows(page, "owner", "照片")
+    photo = tmp_path / "lamp.png"
+    photo.write_bytes(PNG)
+    page.set_input_files("#pane-owner input.photo", str(photo))
+    shows(page, "owner", "照片已收到")
+    click(page, "owner", "继续")
+    click(page, "owner", "立即")  # waits for the button to be there
+    shows(page, "owner", "号码")
+    click(page, "owner", "138****5678")
+    click(page, "owner", "提交")
+    shows(page, "owner", "R-2026")
+
+    shows(page, "group", "楼道灯不亮了")
+    click(page, "group", "接单")  # as 王师傅, the first staff member in the group pane
+    shows(page, "group", "王师傅")
+    shows(page, "owner", "王师傅")  # live: no reload
+    shows(page, "engineer", "13812345678")
+    engineer_photo = page.locator("#pane-engineer img.photo").last
+    engineer_photo.wait_for(timeout=TIMEOUT)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 1",
+        arg=engineer_photo.element_handle(),
+        timeout=TIMEOUT,
+    )
+    page.screenshot(path=str(SHOTS / "sandbox-claimed.png"), full_page=True)
