@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -533,3 +534,68 @@ def test_run_without_telegram(
     assert proc.returncode == 0, out
     assert "running without Telegram: owners on WeChat Official Account at /wechat" in out
     assert "staff on WeCom at /wecom" in out
+
+
+async def test_timers_reach_wecom_staff(
+    fake_tg: FakeTelegram, desk: Desk, clock: FakeClock
+) -> None:
+    """R6 and R3 on WeCom: an unclaimed urgent job is re-announced as a new card after 5 min,
+    the supervisor is alerted after 10 (with Assign), supervisor and manager at 30 (R3)."""
+    from tests.harness import sweep
+
+    minute = timedelta(minutes=1)
+    await desk.join("wanggong", "engineer", "engineering", "王工")
+    zhao = await desk.join("zhaozhuguan", "supervisor", "engineering", "赵主管")
+    qian = await desk.join("qianjingli", "manager", None, "钱经理")
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+    clock.advance(5 * minute)
+    await sweep(desk.bot)
+    wang_cards = [c for c in desk.fake.cards_of("wanggong") if number in c.title + c.text]
+    assert len(wang_cards) == 2 and "仍在等待接单" in wang_cards[1].title
+    assert len({c.task_id for c in wang_cards}) == 2
+    clock.advance(5 * minute)
+    await sweep(desk.bot)
+    alert = [m for m in zhao.received() if f"{number}（" in m["text"] and "无人接单" in m["text"]]
+    assert len(alert) == 1
+    clock.advance(20 * minute)
+    await sweep(desk.bot)
+    for boss in (zhao, qian):
+        urgent = [m for m in boss.received() if f"紧急工单 {number}" in m["text"]]
+        assert len(urgent) == 1, boss.userid
+
+
+async def test_owner_approval_by_an_agent_on_wecom(fake_tg: FakeTelegram, desk: Desk) -> None:
+    """R1 on WeCom: a registration with an unproven phone reaches the agent as a card with
+    Approve / Reject; approving verifies the owner (on Telegram), who is told."""
+    liu = await desk.join("liuzhuli", "agent", None, "刘助理")
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    await alice.send("/start")
+    await alice.send("Li Na")
+    await alice.send("1-1-101")
+    await alice.send("13911112222")
+    card, key = liu.find("通过")
+    assert "1-1-101" in card.title + card.text and "139****2222" in card.title + card.text
+    await liu.press_key(card, key)
+    with desk.bot.services.db.unit_of_work() as uow:
+        person = uow.session.scalar(
+            select(Person).join(Identity).where(Identity.external_id == str(alice.user.id))
+        )
+        assert person is not None and person.owner_status == "verified"
+    assert any("is confirmed" in t for t in fake_tg.messages_to(alice.chat_id))
+
+
+async def test_used_card_code_falls_back_to_text(fake_tg: FakeTelegram, desk: Desk) -> None:
+    """When WeCom refuses the card update (its response_code used or past 72 h), every
+    recipient gets the card's news as text instead; nothing is lost."""
+    wang = await desk.join("wanggong", "engineer", "engineering", "王工")
+    li = await desk.join("ligong", "engineer", "engineering", "李工")
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+    card = _card_for(desk.fake, wang.userid, number)
+    desk.fake.fail("update_template_card", 40199)
+    await wang.press_key(card, _key(card, "claim"))
+    for staff in (wang, li):
+        news = [m["text"] for m in staff.received() if "王工 已于" in m["text"]]
+        assert len(news) == 1 and number in news[0], staff.userid
+    assert not desk.fake.ok("message/update_template_card")
