@@ -61,6 +61,8 @@ async def file_complaint(
     photos: tuple[str, ...] = (),
 ) -> str:
     """From the menu to a filed complaint (or suggestion); its number."""
+    if owner.channel == "wechat":  # numbered menus answer the latest message: show the menu
+        await owner.send("/menu")
     await tap(owner, "complaint")
     await tap(owner, "type", kind)
     await tap(owner, "subj", subject)
@@ -277,6 +279,7 @@ async def test_first_take_wins(fake_tg: FakeTelegram, bot: Bot, alice: Owner) ->
     assert not said_to(fake_tg, staff["agent2"].chat_id, "You took")
 
 
+@both_channels
 async def test_class_two_liaison_form_reminded_when_due_and_called_back_by_a_manager(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
 ) -> None:
@@ -324,6 +327,7 @@ async def test_class_two_liaison_form_reminded_when_due_and_called_back_by_a_man
     assert complaint.callback_by_id is not None and complaint.callback_at is not None
 
 
+@both_channels
 async def test_class_three_referred_and_invalid_explained(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner
 ) -> None:
@@ -410,6 +414,7 @@ async def test_progress_reminder_then_supervisor_then_manager(
     assert len(said_to(fake_tg, mgr.chat_id, "No progress", number)) == 1
 
 
+@both_channels
 async def test_reopen_counts_and_auto_close_after_72_hours(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
 ) -> None:
@@ -435,11 +440,12 @@ async def test_reopen_counts_and_auto_close_after_72_hours(
     assert (complaint.status, complaint.outcome) == ("closed", "auto_resolved")
     assert any("recorded as resolved" in t for t in _told(alice))
     assert any("How satisfied" in t for t in _told(alice))
-    # the earlier verdict buttons are stale now
-    replies = await press_k(alice, "answer", "yes")
-    assert "out of date" in alice.texts(replies)[-1]
+    if alice.channel == "telegram":  # (WeChat has no old buttons: numbers mean the last menu)
+        replies = await press_k(alice, "answer", "yes")
+        assert "out of date" in alice.texts(replies)[-1]
 
 
+@both_channels
 async def test_flag_tells_bosses_and_makes_the_callback_a_call(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner
 ) -> None:
