@@ -196,6 +196,7 @@ class _Lane:
     rows: deque[OutboxMessage] = field(default_factory=deque)
     task: asyncio.Task[None] | None = None
     busy: bool = False  # sending or recording: let it finish when stopping
+    more: bool = False  # its last claim was full: the chat likely has more rows waiting
     lost: bool = False  # another worker took the chat over: drop what is left
 
 
@@ -289,6 +290,7 @@ class OutboxSender:
                 held.lease_until = row.lease_until
             else:
                 lane.rows.append(row)
+            lane.more = len(lane.rows) >= outbox.PER_CHAT
         return len(rows)
 
     def _open_lane(self, chat_id: str) -> _Lane:
@@ -316,11 +318,15 @@ class OutboxSender:
         try:
             while not self._stopping and not lane.lost:
                 if not lane.rows:
+                    if not lane.more:  # rows written meanwhile: the next claim of all chats
+                        self.notify()
+                        return
                     lane.busy = True
                     try:
                         lane.rows.extend(await self._claim(lane.chat_id))
                     finally:
                         lane.busy = False
+                    lane.more = len(lane.rows) >= outbox.PER_CHAT
                     if not lane.rows:
                         return  # the chat is done; the next claim opens a new lane
                     continue
