@@ -514,3 +514,34 @@ async def test_progress_clock_counts_business_hours_only(
     clock.advance(30 * MIN)  # Tuesday 10:01
     await sweep(bot)
     assert len(said_to(fake_tg, sup.chat_id, "No progress", number)) == 1
+
+
+async def test_hard_case_escalated_with_a_deadline(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner, clock: FakeClock
+) -> None:
+    """R33: the butler escalates with a deadline (a bad date is refused); managers hear at
+    once and again if it is still open when the deadline passes; not after it is closed."""
+    number, staff = await taken_class_one(fake_tg, bot, alice)
+    butler, mgr = staff["butler"], staff["mgr"]
+    await press_k(butler, "escalate")
+    replies = await butler.send("2026-11-01")
+    assert "after today" in butler.texts(replies)[-1]
+    await butler.send("2026-11-24")  # solved by Tuesday 18:00
+    assert said_to(fake_tg, mgr.chat_id, "escalated", number, "2026-11-24")
+    assert [e.note for e in load(bot, number).events if e.action == "escalate"]
+    clock.advance(timedelta(hours=32))  # Tuesday 17:30
+    await sweep(bot)
+    assert not said_to(fake_tg, mgr.chat_id, "passed its deadline")
+    clock.advance(timedelta(hours=1))  # 18:30
+    await sweep(bot)
+    assert len(said_to(fake_tg, mgr.chat_id, "passed its deadline", number)) == 1
+    assert said_to(fake_tg, butler.chat_id, "passed its deadline", number)
+    # a second escalation, then closed in time: no alarm
+    await press_k(butler, "escalate")
+    await butler.send("2026-11-26")
+    await press_k(butler, "resolve")
+    await butler.send("Solved with the contractor")
+    await press_k(alice, "answer", "yes")
+    clock.advance(timedelta(days=3))
+    await sweep(bot)
+    assert len(said_to(fake_tg, mgr.chat_id, "passed its deadline", number)) == 1

@@ -135,7 +135,7 @@ async def test_every_complaint_action_refuses_everyone_else(
     await press_k(agent, "classify", "1")
     await agent.send("Lift maintenance overdue; our fault")
     await agent.press("Butler Zhou")
-    for action in ("progress", "resolve"):
+    for action in ("progress", "resolve", "escalate"):
         tried += await refused_for_all_but(bot, people, second, butler, action, None, {"butler"})
     tried += await refused_for_all_but(
         bot, people, second, butler, "flag", None, {"agent", "butler", "sup", "mgr"}

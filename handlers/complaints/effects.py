@@ -4,7 +4,7 @@ and an unanswered resolution is taken as accepted after 72 hours."""
 
 from __future__ import annotations
 
-from handlers.complaints.common import complaint_button, subject_label
+from handlers.complaints.common import complaint_button, status_label, subject_label
 from handlers.complaints.owner import start_callback
 from handlers.complaints.staff import bosses, handler_buttons
 from handlers.i18n import Translate
@@ -90,6 +90,26 @@ def liaison_due(due: Due) -> None:
     queue_for_people(due.session, people.values(), compose)
 
 
+def deadline_passed(due: Due) -> None:
+    """R33: an escalated complaint still open at its deadline: managers and handler hear."""
+    complaint = _complaint(due)
+    if complaint is None or complaint.status == "closed":
+        return
+    day = str(due.timer.data.get("deadline", ""))[:10]
+    people = {p.id: p for p in people_with_role(due.session, "manager")}
+    handler = due.session.get(Person, records.handler_id(complaint) or 0)
+    if handler is not None:
+        people[handler.id] = handler
+
+    def compose(_: Translate) -> tuple[str, list[list[Button]]]:
+        text = _("⏰ {number} passed its deadline {day} and is still open ({status}).").format(
+            number=complaint.number, day=day, status=status_label(_, complaint)
+        )
+        return text, [[complaint_button(_("🔎 Open"), complaint, "view")]]
+
+    queue_for_people(due.session, people.values(), compose)
+
+
 def auto_close(due: Due) -> None:
     """No answer within 72 hours: taken as resolved, the owner told, the callback planned."""
     complaint = _complaint(due)
@@ -116,4 +136,5 @@ EFFECTS: dict[str, TimerEffect] = {
     records.PROGRESS_REMINDER: TimerEffect(progress_reminder),
     records.LIAISON_DUE: TimerEffect(liaison_due),
     records.AUTO_CLOSE: TimerEffect(auto_close, owner_facing=True),
+    records.DEADLINE: TimerEffect(deadline_passed),
 }

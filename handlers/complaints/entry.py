@@ -62,6 +62,8 @@ def _act(turn: Turn, complaint: Complaint, action: str, version: int, extra: str
         staff.ask_text(turn, complaint, "cmp_res")
     elif action == "liaison":
         staff.ask_text(turn, complaint, "cmp_lrep")
+    elif action == "escalate":
+        staff.ask_text(turn, complaint, "cmp_esc")
     elif action == "flag":
         staff.flag(turn, complaint)
     elif action == "relay":

@@ -94,6 +94,7 @@ def handler_buttons(_: Translate, complaint: Complaint) -> list[list[Button]]:
             complaint_button(_("✅ Resolved"), complaint, "resolve"),
         ],
         [complaint_button(_("✉ Message the complainant"), complaint, "relay")],
+        [complaint_button(_("⏫ Escalate with a deadline"), complaint, "escalate")],
     ]
     if records.state_allows(complaint, "liaison"):
         rows.append([complaint_button(_("📨 Developer replied"), complaint, "liaison")])
@@ -321,17 +322,24 @@ def _ask_liaison_due(turn: Turn) -> None:
     turn.say(_("By which date should they reply? Type it as YYYY-MM-DD."), _cancel_row(turn))
 
 
-def _on_liaison_due(turn: Turn) -> None:
+def _typed_date(turn: Turn) -> date | None:
+    """A typed date after today and within a year, or None after saying what is wrong."""
     _ = turn._
-    text = clean(turn.inbound.text)
     try:
-        day = date.fromisoformat(text)
+        day = date.fromisoformat(clean(turn.inbound.text))
     except ValueError:
         turn.say(_("Please type the date as YYYY-MM-DD, e.g. 2026-12-01."))
-        return
+        return None
     today = turn.desk.local(turn.desk.now()).date()
     if not today < day <= today + timedelta(days=365):
         turn.say(_("Please give a date after today and within a year."))
+        return None
+    return day
+
+
+def _on_liaison_due(turn: Turn) -> None:
+    day = _typed_date(turn)
+    if day is None:
         return
     data = turn.draft
     data["due"] = day.isoformat()
@@ -558,6 +566,48 @@ def _on_liaison_reply(turn: Turn) -> None:
     )
 
 
+def _ask_deadline(turn: Turn) -> None:
+    _ = turn._
+    turn.say(
+        _("Escalate to the managers: by which date must it be solved? Type it as YYYY-MM-DD."),
+        _cancel_row(turn),
+    )
+
+
+def _on_deadline(turn: Turn) -> None:
+    _ = turn._
+    day = _typed_date(turn)
+    if day is None:
+        return
+    complaint = _draft_complaint(turn, "escalate")
+    if complaint is None:
+        return
+    assert turn.person is not None
+    deadline = datetime.combine(day, turn.desk.closes, tzinfo=turn.desk.timezone)
+    records.escalate(turn.session, complaint, turn.person.id, deadline, turn.desk.now())
+    turn.goto(IDLE, {})
+    turn.say(
+        _("{number} is escalated to the managers, to be solved by {day}.").format(
+            number=complaint.number, day=day.isoformat()
+        ),
+        handler_buttons(_, complaint),
+    )
+    name = turn.person.name
+    queue_for_people(
+        turn.session,
+        people_with_role(turn.session, "manager"),
+        lambda _: (
+            _("⏫ {name} escalated {number} ({subject}); it must be solved by {day} (R33).").format(
+                name=name,
+                number=complaint.number,
+                subject=subject_label(_, complaint.subject),
+                day=day.isoformat(),
+            ),
+            [[complaint_button(_("🔎 Open"), complaint, "view")]],
+        ),
+    )
+
+
 def flag(turn: Turn, complaint: Complaint) -> None:
     """R34: tracked to the end and reported upward."""
     _ = turn._
@@ -645,6 +695,7 @@ TEXT_STEPS = {
     "cmp_prog": Step("cmp_prog", _ask_progress, _on_progress, _only_text_press),
     "cmp_res": Step("cmp_res", _ask_resolution, _on_resolution, _only_text_press),
     "cmp_lrep": Step("cmp_lrep", _ask_liaison_reply, _on_liaison_reply, _only_text_press),
+    "cmp_esc": Step("cmp_esc", _ask_deadline, _on_deadline, _only_text_press),
 }
 for _step in (NOTE, BUTLER, LIAISON_TO, LIAISON_ASK, LIAISON_DUE, REFERRED, *TEXT_STEPS.values()):
     register(_step)

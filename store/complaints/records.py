@@ -41,6 +41,7 @@ UNCLASSIFIED = "complaint_unclassified"
 PROGRESS_REMINDER = "complaint_progress_reminder"
 LIAISON_DUE = "complaint_liaison_due"
 AUTO_CLOSE = "complaint_auto_close"
+DEADLINE = "complaint_deadline"  # R33: a hard case escalated with a deadline
 PROGRESS_SUBJECT = "complaint"
 ESCALATION = (("supervisor",), ("manager",))  # R33: 4 h → supervisor, 8 h → manager
 
@@ -54,6 +55,7 @@ STAFF_ACTIONS = (
     "progress",
     "resolve",
     "flag",
+    "escalate",
     "liaison",
     "relay",
     "cbtake",
@@ -255,7 +257,7 @@ def _unwatch(session: Session, complaint: Complaint, at: datetime) -> None:
 def _close(session: Session, complaint: Complaint, outcome: str, at: datetime) -> None:
     complaint.status, complaint.outcome, complaint.closed_at = "closed", outcome, at
     _unwatch(session, complaint, at)
-    timers.cancel(session, complaint.id, (UNCLASSIFIED, AUTO_CLOSE, LIAISON_DUE), at)
+    timers.cancel(session, complaint.id, (UNCLASSIFIED, AUTO_CLOSE, LIAISON_DUE, DEADLINE), at)
     _event(complaint, "close", None, at, outcome)
 
 
@@ -277,6 +279,17 @@ def flag(session: Session, complaint: Complaint, actor_id: int, at: datetime) ->
     """R34: the complaint reached the company, media or government: tracked to the end."""
     complaint.flagged = True
     _event(complaint, "flag", actor_id, at)
+    session.flush()
+
+
+def escalate(
+    session: Session, complaint: Complaint, actor_id: int, deadline: datetime, at: datetime
+) -> None:
+    """R33: a hard case goes to the managers with a deadline; if it is still open then, they
+    hear again. A new deadline replaces the old one."""
+    _event(complaint, "escalate", actor_id, at, deadline.isoformat())
+    timers.cancel(session, complaint.id, (DEADLINE,), at)
+    timers.schedule(session, DEADLINE, complaint.id, deadline, {"deadline": deadline.isoformat()})
     session.flush()
 
 
@@ -399,7 +412,7 @@ def permitted(roles: set[str], person_id: int, complaint: Complaint, action: str
         return bool(roles & TAKERS)
     if action in ("classify", "butler", "liaison"):
         return person_id == complaint.agent_id and bool(roles & TAKERS)
-    if action in ("progress", "resolve"):
+    if action in ("progress", "resolve", "escalate"):
         return person_id == handler_id(complaint) and bool(roles)
     if action == "flag":
         return bool(roles) and (person_id in people or bool(roles & CALLERS))
@@ -423,6 +436,7 @@ def state_allows(complaint: Complaint, action: str) -> bool:
         "butler": complaint.status == "taken",
         "progress": open_work,
         "resolve": open_work,
+        "escalate": open_work,
         "flag": complaint.status in OPEN and not complaint.flagged,
         "liaison": open_work
         and complaint.klass == "2"
