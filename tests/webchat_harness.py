@@ -68,9 +68,11 @@ async def running_sandbox(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(
+    server = uvicorn.Server(
+        uvicorn.Config(
             sandbox.app(), log_level="warning", lifespan="on", timeout_graceful_shutdown=1
-        ))
+        )
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.01)

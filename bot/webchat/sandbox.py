@@ -345,8 +345,13 @@ def run_sandbox(listen: str, port: int, database_url: str) -> int:
             )
         print(f"sandbox: the desk is at http://{host}:{port}/  (no token needed; Ctrl+C stops)")
         print("sandbox: it is a sandbox: the example estate, its own database, no real messages")
-        server = uvicorn.Server(uvicorn.Config(sandbox.app(), log_level="warning"))
-        asyncio.run(server.serve(sockets=[sock]))
+        # an open page keeps its event stream: Ctrl+C waits for it 2 s, not for ever
+        config = uvicorn.Config(sandbox.app(), log_level="warning", timeout_graceful_shutdown=2)
+        server = uvicorn.Server(config)
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except KeyboardInterrupt:  # uvicorn raises Ctrl+C again once it has stopped cleanly
+            print("sandbox: stopped")
     finally:
         sandbox.close()
     return 0
