@@ -109,6 +109,11 @@ async def test_register_file_a_repair_and_the_engineer_claims_it(desk: Desk) -> 
         assert shown.status_code == 200 and shown.content == PNG
         assert shown.headers["content-type"] == "image/png"
         assert (await client.get(f"/web/photo/{photo}")).status_code == 401
+        mine = await client.get(f"/web/photo/{photo}", headers=owner.headers())
+        assert mine.status_code == 200  # the owner who sent it
+        for other in ("owner2", "supervisor"):  # not shown to them: it does not exist
+            look = await client.get(f"/web/photo/{photo}", headers=WebPerson(desk, other).headers())
+            assert look.status_code == 404
     with desk.sandbox.services.db.unit_of_work() as uow:
         (order,) = uow.session.scalars(select(Order)).all()
         assert order.status == "claimed"

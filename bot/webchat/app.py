@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from bot.bootstrap import Services
 from bot.outbox import UNPACED, OutboxSender
 from bot.webchat.delivery import CHANNEL, Live, LiveHub, WebDelivery
-from bot.webchat.history import messages_after, offered
+from bot.webchat.history import messages_after, offered, photo_shown
 from bot.webchat.session import COOKIE, HEADER, Sessions
 from bot.webchat.texts import text
 from handlers.inbox import handle_inbound
@@ -246,12 +246,13 @@ class WebChat:
         if kind is None:
             return self._refuse(request, "photo_type", 415)
         name = f"{secrets.token_hex(16)}.{kind}"
-        await asyncio.to_thread(self._keep, name, bytes(data))
+        await asyncio.to_thread(self._keep, name, bytes(data), user_id)
         inbound = self._inbound(request, user_id, chat, nonce, photo=name)
         return await self._handle(request, inbound)
 
-    def _keep(self, name: str, data: bytes) -> None:
+    def _keep(self, name: str, data: bytes, user_id: str) -> None:
         self.files.mkdir(parents=True, exist_ok=True)
+        (self.files / f"{name}.who").write_text(user_id)  # who may always see it
         part = self.files / f".{name}.part"
         part.write_bytes(data)
         part.replace(self.files / name)  # whole or not at all
@@ -299,15 +300,27 @@ class WebChat:
     # --- messages out ----------------------------------------------------------------------
 
     async def photo(self, request: Request) -> Response:
-        """A picture by its random name, to a signed-in person."""
-        if self._user(request) is None:
+        """A picture, to the person who sent it and to people whose chats were shown it
+        (the engineer who took the job); to anyone else it does not exist."""
+        user_id = self._user(request)
+        if user_id is None:
             return self._refuse(request, "signed_out", 401)
         name = request.path_params["name"]
         path = self.files / name
         if not PHOTO_NAME.fullmatch(name) or not path.is_file():
             return self._refuse(request, "not_found", 404)
+        if not await asyncio.to_thread(self._may_see, user_id, name):
+            return self._refuse(request, "not_found", 404)
         media_type = MEDIA_TYPES[name.rsplit(".", 1)[1]]
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private"})
+
+    def _may_see(self, user_id: str, name: str) -> bool:
+        who = self.files / f"{name}.who"
+        if who.is_file() and who.read_text().strip() == user_id:
+            return True
+        chats = [user_id, *(chat for chat, members in self.groups.items() if user_id in members)]
+        with self.services.db.unit_of_work() as uow:
+            return photo_shown(uow.session, chats, name)
 
     async def events(self, request: Request) -> Response:
         """Server-Sent Events of one chat: what was delivered after `since`, then live."""

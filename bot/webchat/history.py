@@ -62,3 +62,15 @@ def offered(session: Session, chat_id: str, message_id: str, data: str) -> bool:
     return any(
         button[1] == data for payload in payloads for row in payload["buttons"] for button in row
     )
+
+
+def photo_shown(session: Session, chat_ids: list[str], name: str) -> bool:
+    """Whether a photo was delivered to one of these web chats."""
+    payloads = session.scalars(
+        select(OutboxMessage.payload).where(
+            OutboxMessage.channel == CHANNEL,
+            OutboxMessage.chat_id.in_(chat_ids),
+            OutboxMessage.status == "sent",
+        )
+    )
+    return any(payload.get("photo") == name for payload in payloads)
