@@ -170,8 +170,14 @@ def show_on_card(turn: Turn, order: Order, line: str) -> None:
     card = turn.session.get(OutboxMessage, order.card_outbox_id) if order.card_outbox_id else None
     edit = card.external_id if card is not None and card.status == "sent" else None
     chat = card.chat_id if card is not None else turn.desk.group_for(order.department)
-    if chat is not None:  # no card and no group: the order lives on the board only
-        turn.replies.append(Outbound(chat, text, [], edit_message_id=edit))
+    if chat is None:  # no card and no group: the order lives on the board only
+        return
+    message = Outbound(chat, text, [], edit_message_id=edit)
+    channel = card.channel if card is not None else turn.desk.staff_channel
+    if channel == turn.inbound.channel:
+        turn.replies.append(message)
+    else:  # pressed in another channel than the card's (Telegram staff, cards on WeCom)
+        turn.session.add(OutboxMessage(channel=channel, chat_id=chat, payload=message.to_payload()))
 
 
 def hand_over(turn: Turn, order: Order, engineer: Person, heading: str, actor: str = "") -> None:

@@ -599,3 +599,48 @@ async def test_used_card_code_falls_back_to_text(fake_tg: FakeTelegram, desk: De
         news = [m["text"] for m in staff.received() if "王工 已于" in m["text"]]
         assert len(news) == 1 and number in news[0], staff.userid
     assert not desk.fake.ok("message/update_template_card")
+
+
+async def test_mixed_wecom_and_telegram_claims_one_winner(
+    fake_tg: FakeTelegram, desk: Desk
+) -> None:
+    """10 engineers on WeCom press Claim while 10 on Telegram send the same button from their
+    private chats: the database still gives exactly one winner, and every WeCom copy of the
+    card shows that winner (R6)."""
+    from tests.harness import staff_member
+
+    wecom = [
+        await desk.join(f"eng{n:02d}", "engineer", "engineering", f"工程师{n:02d}")
+        for n in range(10)
+    ]
+    telegram = [
+        await staff_member(
+            fake_tg, desk.bot, TgUser(6100 + n, f"Tg{n:02d}", "en"), "engineer", "engineering"
+        )
+        for n in range(10)
+    ]
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+    cards = [_card_for(desk.fake, s.userid, number) for s in wecom]
+    claim = _key(cards[0], "claim")
+    presses = [s.press_key(c, claim) for s, c in zip(wecom, cards, strict=True)]
+    presses += [t.press_data(claim, fake_tg.sent(t.chat_id)[-1]) for t in telegram]
+    await asyncio.gather(*presses)
+
+    order = _order(desk.bot, number)
+    with desk.bot.services.db.unit_of_work() as uow:
+        holder = uow.session.get(Person, order.assignee_id)
+        assert holder is not None
+        name = holder.name
+        claims = uow.session.scalar(
+            select(func.count())
+            .select_from(OrderEvent)
+            .where(OrderEvent.order_id == order.id, OrderEvent.action == "claim")
+        )
+    assert order.status == "claimed" and claims == 1
+    for staff, card in zip(wecom, cards, strict=True):
+        copy = next(c for c in desk.fake.cards_of(staff.userid) if c.task_id == card.task_id)
+        assert copy.replaced is not None and name in copy.replaced
+    losers_tg = [t for t in telegram if t.user.first_name != name]
+    for t in losers_tg:
+        assert any("already taken by" in x or "已被" in x for x in fake_tg.messages_to(t.chat_id))
