@@ -644,3 +644,30 @@ async def test_mixed_wecom_and_telegram_claims_one_winner(
     losers_tg = [t for t in telegram if t.user.first_name != name]
     for t in losers_tg:
         assert any("already taken by" in x or "已被" in x for x in fake_tg.messages_to(t.chat_id))
+
+
+async def test_board_and_reassign_by_typed_numbers(fake_tg: FakeTelegram, desk: Desk) -> None:
+    """Short commands in the app chat: /board shows a supervisor the open work with Reassign;
+    typing the option's number works like pressing it (the menu is kept in the database);
+    the new holder gets the details, the card shows the change."""
+    wang = await desk.join("wanggong", "engineer", "engineering", "王工")
+    li = await desk.join("ligong", "engineer", "engineering", "李工")
+    zhao = await desk.join("zhaozhuguan", "supervisor", "engineering", "赵主管")
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+    card = _card_for(desk.fake, wang.userid, number)
+    await wang.press_key(card, _key(card, "claim"))
+
+    board = await zhao.send("/board")
+    assert any(number in m["text"] for m in board)
+    offer = next(m for m in board if any("|reassign|" in k for _l, k in m["buttons"]))
+    pick = [k for _l, k in offer["buttons"]].index(_key(offer["card"], "reassign")) + 1
+    people = await zhao.send(str(pick))
+    assert people and any("李工" in label for label, _k in people[-1]["buttons"])
+    names = [label for label, _k in people[-1]["buttons"]]
+    await zhao.send(str(names.index(next(n for n in names if "李工" in n)) + 1))
+    order = _order(desk.bot, number)
+    with desk.bot.services.db.unit_of_work() as uow:
+        holder = uow.session.get(Person, order.assignee_id)
+        assert holder is not None and holder.name == "李工"
+    assert any("+8613900001111" in m["text"] for m in li.received())
