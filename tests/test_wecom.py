@@ -671,3 +671,38 @@ async def test_board_and_reassign_by_typed_numbers(fake_tg: FakeTelegram, desk: 
         holder = uow.session.get(Person, order.assignee_id)
         assert holder is not None and holder.name == "李工"
     assert any("+8613900001111" in m["text"] for m in li.received())
+
+
+async def _work_through(staff: WeComStaff, steps: tuple[str, ...]) -> None:
+    """The holder presses each engineer action in turn on their private cards."""
+    for step in steps:
+        held = [m for m in staff.received() if any(f"|{step}|" in k for _l, k in m["buttons"])]
+        assert held, step
+        key = next(k for _l, k in held[-1]["buttons"] if f"|{step}|" in k)
+        await staff.press_key(held[-1]["card"], key)
+
+
+async def test_poor_rating_call_taken_by_an_agent_on_wecom(
+    fake_tg: FakeTelegram, desk: Desk
+) -> None:
+    """R22, R24 on WeCom: the owner rates 不满意; the agents get the call with Take; the first
+    taker sees the owner's phone, the second is told it is taken."""
+    from tests.harness import sweep
+
+    wang = await desk.join("wanggong", "engineer", "engineering", "王工")
+    sun = await desk.join("sunkefu", "agent", None, "孙客服")
+    li = await desk.join("likefu", "agent", None, "李客服")
+    alice = Owner(fake_tg, desk.bot, TgUser(5002, "Alice", "en"))
+    number = await submit_urgent_public_repair(alice)
+    card = _card_for(desk.fake, wang.userid, number)
+    await wang.press_key(card, _key(card, "claim"))
+    await _work_through(wang, ("depart", "arrive", "complete"))
+    await alice.press("Accept")
+    await alice.press("Unsatisfied")
+    await sweep(desk.bot)
+    for agent in (sun, li):
+        assert [m for m in agent.received() if number in m["text"] and m["buttons"]], agent.userid
+    replies = await sun.press("接手")
+    assert "+8613900001111" in replies[-1]["text"] and "Li Na" in replies[-1]["text"]
+    replies = await li.press("接手")
+    assert "孙客服" in replies[-1]["text"]
