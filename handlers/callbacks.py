@@ -11,7 +11,7 @@ from handlers.menu import show_menu
 from handlers.messages import Button
 from handlers.notify import queue_for_people, queue_for_person
 from handlers.owner_text import field_text, one_line
-from handlers.signoff import RATING_LABELS
+from handlers.signoff import RATING_LABELS, call_promise
 from handlers.steps import IDLE, Step, register
 from handlers.timed import Due, TimerEffect
 from handlers.turn import Press, Turn
@@ -153,7 +153,7 @@ def _owner_answer(turn: Turn, callback: Callback, version: int, result: str) -> 
         return
     call = records.answer_survey(turn.session, callback, result, turn.desk.now())
     if call is not None:
-        turn.say(_("We are sorry it was not better. Someone from the office will call you soon."))
+        turn.say(call_promise(turn, callback.order))
     turn.goto(OWNER_NOTE.name, {"callback_id": callback.id})
     OWNER_NOTE.ask(turn)
 

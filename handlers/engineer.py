@@ -142,4 +142,8 @@ def _fee_line(_: Translate, order: Order) -> str:
     amount = money(last.amount_fen)
     if last.action == "fee_cash":
         return "\n" + _("Fee {amount}: paid in cash. Thank you!").format(amount=amount)
-    return "\n" + _("Fee {amount}: to be paid later (unpaid).").format(amount=amount)
+    return "\n" + _(
+        "Fee {amount}: to be paid later (unpaid). You can pay at the property management "
+        "office (cash, WeChat Pay or Alipay) or by bank transfer; please mention {number}. "
+        "You will get a receipt here."
+    ).format(amount=amount, number=order.number)

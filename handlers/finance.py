@@ -7,7 +7,14 @@ from handlers.labels import N_, money
 from handlers.messages import Button
 from handlers.notify import notify_person
 from handlers.turn import Turn, parse_id
-from store.finance import METHODS, PaymentRefused, arrears, bill_of, record_payment
+from store.finance import (
+    METHODS,
+    PaymentRefused,
+    arrears,
+    bill_of,
+    receipt_sent,
+    record_payment,
+)
 from store.models import Bill
 from store.people import roles_of
 from store.price_list import PriceError, price_to_fen
@@ -162,6 +169,7 @@ def _record(turn: Turn, bill: Bill, amount_fen: int, method: str) -> None:
         )
     )
     notify_person(turn, bill.order.owner, lambda t: _receipt(t, number, amount_fen, method, rest))
+    receipt_sent(turn.session, bill, turn.desk.now(), turn.person.id)
 
 
 def _receipt(

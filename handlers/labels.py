@@ -70,6 +70,8 @@ EVENT_LABELS: dict[str, str] = {
     "rate_comment": N_("Owner's comment"),
     "fee_cash": N_("Fee collected in cash"),
     "fee_unpaid": N_("Fee unpaid"),
+    "payment": N_("Payment received"),
+    "receipt": N_("Receipt sent to the owner"),
     "quote_proposed": N_("Off-list quote sent for approval"),
     "quote_rejected": N_("Quote rejected by supervisor"),
     "callout_fee": N_("Call-out fee charged"),
@@ -153,6 +155,17 @@ def day_label(language: str, moment: datetime) -> str:
 def window_label(language: str, start: datetime, end: datetime) -> str:
     """A visit window in local time, e.g. "Mon 23 Nov 10:00–12:00"."""
     return f"{day_label(language, start)} {start:%H:%M}–{end:%H:%M}"
+
+
+def phone_label(e164: str | None) -> str:
+    """A phone number as people read and dial it: +8613812345678 → 138 1234 5678 (Telegram
+    makes such a number tappable); anything else as stored."""
+    if not e164:
+        return "-"
+    digits = e164.removeprefix("+86")
+    if len(digits) == 11 and digits.isdigit() and e164.startswith("+86"):
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    return e164
 
 
 def masked_phone(e164: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.complaints.common import STATUS_LABELS as COMPLAINT_STATUS
+from handlers.finance import METHOD_LABELS
 from handlers.i18n import translator
 from handlers.labels import category_label, event_label, money, status_label, window_label
 from handlers.messages import Button
@@ -144,5 +145,7 @@ def show_order(turn: Turn, order_id: str) -> None:
     for event in order.events:
         stamp = desk.local(event.at).strftime("%m-%d %H:%M")
         extra = f" {money(event.amount_fen)}" if event.amount_fen is not None else ""
+        if event.action == "payment" and event.note in METHOD_LABELS:  # how it was paid
+            extra += f" ({_(METHOD_LABELS[event.note])})"
         lines.append(f"{stamp} {event_label(_, event.action)}{extra}")
     turn.say("\n".join(lines), [[turn.global_button(_("« My requests"), "requests")]])

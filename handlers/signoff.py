@@ -7,13 +7,14 @@ from datetime import datetime
 
 from handlers.i18n import Translate
 from handlers.jobs import engineer_buttons, order_button, post_job_card, pressed_order
-from handlers.labels import N_, day_label, status_label, window_label
+from handlers.labels import N_, day_label, phone_label, status_label, window_label
 from handlers.menu import show_menu
 from handlers.messages import Button
 from handlers.notify import notify_person
 from handlers.repair import bookable_days, visit_windows
 from handlers.steps import IDLE, Step, register
 from handlers.turn import Press, Turn
+from store.callbacks import POOR
 from store.jobs import RATINGS, act, create_rework, note, rate, rebook
 from store.models import Order
 from store.order_states import IllegalTransition, OrderAction, OrderStatus
@@ -203,8 +204,29 @@ def _rate(turn: Turn, order: Order, rating: str) -> None:
         return
     assert turn.person is not None
     rate(turn.session, order, rating, turn.person.id, turn.desk.now())
+    if rating in POOR:  # R22: say who calls and by when, not just "thank you"
+        turn.say(call_promise(turn, order))
     turn.goto(COMMENT_STEP, {"order_id": order.id})
     _ask_comment(turn)
+
+
+def call_promise(turn: Turn, order: Order) -> str:
+    """What happens after a poor rating (R22): a person calls the owner back, and by when —
+    the hour the call goes to supervisors if no agent has taken it, counted from the next
+    callback hours when it is late in the day."""
+    _ = turn._
+    policy = turn.desk.timers
+    now = turn.desk.now()
+    by = turn.desk.local(policy.daytime(now) + policy.callback_untaken)
+    when = (
+        by.strftime("%H:%M")
+        if by.date() == turn.desk.local(now).date()
+        else f"{day_label(turn.language, by)} {by:%H:%M}"
+    )
+    return _(
+        "We are sorry it was not better. Someone from customer service will call you on "
+        "{phone} by {when} to hear what went wrong and put it right."
+    ).format(phone=phone_label(order.contact_phone), when=when)
 
 
 def _ask_comment(turn: Turn) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store import promises
-from store.models import Bill, Order, Payment, Unit
+from store.models import Bill, Order, OrderEvent, Payment, Unit
 
 METHODS = ("cash", "wechat", "alipay", "bank")
 MAX_FEN = 10_000_000  # 100,000 yuan: anything above is a typing mistake, not a repair fee
@@ -31,8 +31,8 @@ def open_bill(
     bill = Bill(order_id=order.id, owner_id=order.owner_id, amount_fen=amount_fen, created_at=at)
     session.add(bill)
     session.flush()
-    if paid_by is not None and amount_fen > 0:
-        record_payment(session, bill, amount_fen, paid_by, recorded_by, at)
+    if paid_by is not None and amount_fen > 0:  # the fee_cash event already tells this one
+        record_payment(session, bill, amount_fen, paid_by, recorded_by, at, event=False)
     elif amount_fen == 0:
         bill.status, bill.paid_at = "paid", at
     promises.bill_opened(session, bill, at)
@@ -46,8 +46,12 @@ def record_payment(
     method: str,
     recorded_by: int | None,
     at: datetime,
+    *,
+    event: bool = True,
 ) -> Payment:
-    """Take money against a bill; a partial payment leaves the rest outstanding."""
+    """Take money against a bill; a partial payment leaves the rest outstanding. The payment
+    is a line of the order's history too (R50), without bumping the order's version: an
+    owner's sign-off buttons stay valid while finance records money."""
     if method not in METHODS:
         raise PaymentRefused("method")
     if bill.status == "paid":
@@ -61,12 +65,27 @@ def record_payment(
         bill_id=bill.id, amount_fen=amount_fen, method=method, recorded_by_id=recorded_by, at=at
     )
     session.add(payment)
+    if event:
+        bill.order.events.append(
+            OrderEvent(at=at, actor_id=recorded_by, action="payment", amount_fen=amount_fen,
+                       note=method)
+        )
     bill.paid_fen += amount_fen
     if bill.paid_fen >= bill.amount_fen:
         bill.status, bill.paid_at = "paid", at
         promises.bill_paid(session, bill, at)
     session.flush()
     return payment
+
+
+def receipt_sent(session: Session, bill: Bill, at: datetime, recorded_by: int | None) -> None:
+    """Note in the order's history that the owner was sent a receipt (R10); the note says
+    what is still to pay."""
+    rest = bill.amount_fen - bill.paid_fen
+    bill.order.events.append(
+        OrderEvent(at=at, actor_id=recorded_by, action="receipt", note=f"outstanding {rest}")
+    )
+    session.flush()
 
 
 def bill_of(session: Session, number: str) -> Bill | None:

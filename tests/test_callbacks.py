@@ -84,7 +84,7 @@ async def test_poor_survey_answer_opens_a_call_that_an_agent_takes(
     clock.advance(2 * HOUR)
     await sweep(bot)
     replies = await alice.press("Unsatisfied")
-    assert any("call you soon" in t for t in alice.texts(replies))
+    assert any("will call you on" in t for t in alice.texts(replies))  # and by when (issue 11.9)
     await sweep(bot)  # the call is announced at once
     for person in (agent, other):
         assert len(said_to(fake_tg, person.chat_id, "Callback needed", number, "Unsatisfied")) == 1

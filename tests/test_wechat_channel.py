@@ -137,7 +137,7 @@ async def test_timers_reach_a_wechat_owner_by_the_right_api(
     survey = next(t for t in texts if "How satisfied" in t and number in t)
     assert "3" in survey and "Unsatisfied" in survey  # the buttons became a numbered menu
     replies = await alice.send("3")
-    assert any("call you soon" in t for t in alice.texts(replies))
+    assert any("will call you on" in t for t in alice.texts(replies))  # and by when (issue 11.9)
     survey_row, call = callbacks_of(bot, number)
     assert (survey_row.result, call.method, call.status) == ("unsatisfied", "call", "open")
     clock.advance(timedelta(days=3))  # the next reminder: the 48-hour window has closed
