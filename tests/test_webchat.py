@@ -267,3 +267,30 @@ async def test_the_sandbox_page_names_no_one_by_id(desk: Desk) -> None:
     assert keys == [
         "owner", "owner2", "engineer", "supervisor", "agent", "finance", "manager", "group",
     ]  # fmt: skip
+
+
+async def test_skip_ahead_two_hours_brings_the_callback_survey(desk: Desk) -> None:
+    """R9, R20: the engineer arrives and completes the job in his pane, the owner accepts in
+    hers; "+2 h" in the sandbox brings the owner the callback survey (回访) at once."""
+    owner, engineer = WebPerson(desk, "owner"), WebPerson(desk, "engineer")
+    group = WebPerson(desk, "group", chat=GROUP)
+    await register(owner, "张伟", "3-2-1201", "13812345678")
+    await public_repair(owner)
+    await group.replies()
+    await group.press("接单")
+    await engineer.replies()
+    await engineer.press("已到达")
+    await engineer.press("完工")
+    await owner.replies()
+    await owner.press("验收通过")
+    surveys = [e for e in owner.seen if any("|cbans|" in d for r in e["buttons"] for _, d in r)]
+    assert surveys == []
+    async with httpx.AsyncClient(base_url=desk.base_url, timeout=60) as client:
+        skipped = await client.post(
+            "/sandbox/skip", json={"minutes": 120}, headers={"X-Propdesk-Request": "1"}
+        )
+        assert skipped.status_code == 200, skipped.text
+    later = await owner.replies()
+    survey = [e for e in later if any("|cbans|" in d for r in e["buttons"] for _, d in r)]
+    assert survey, WebPerson.texts(later)
+    assert "R-20261123-0001" in survey[0]["text"]
