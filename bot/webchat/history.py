@@ -65,12 +65,11 @@ def offered(session: Session, chat_id: str, message_id: str, data: str) -> bool:
 
 
 def photo_shown(session: Session, chat_ids: list[str], name: str) -> bool:
-    """Whether a photo was delivered to one of these web chats."""
+    """Whether the desk sent a photo to one of these web chats (delivered or on its way: a
+    page asks for it the moment the message arrives, before the outbox records it as sent)."""
     payloads = session.scalars(
         select(OutboxMessage.payload).where(
-            OutboxMessage.channel == CHANNEL,
-            OutboxMessage.chat_id.in_(chat_ids),
-            OutboxMessage.status == "sent",
+            OutboxMessage.channel == CHANNEL, OutboxMessage.chat_id.in_(chat_ids)
         )
     )
     return any(payload.get("photo") == name for payload in payloads)
