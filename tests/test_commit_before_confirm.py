@@ -168,3 +168,33 @@ async def test_a_chat_stays_in_order_when_one_update_cannot_be_committed(
     replies = fake_tg.messages_to(user.id)
     assert len(replies) == 3, replies
     assert "service desk" in replies[0] and "Welcome" in replies[1]
+
+
+async def test_an_update_that_fails_on_its_own_does_not_block_polling(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One update always fails (bad data, a bug) while other owners' messages are committed:
+    after a few tries it is given up with one ERROR line, and polling goes on."""
+    bot = await start_bot(fake_tg, db_url, clock)
+    try:
+        seed_examples(bot.services)
+        polling = bot.desk.polling
+        assert polling is not None
+        await polling.stop()
+        poison = fake_tg.user_text(TgUser(8601, "Poison", "en"), "/help")
+        FailsOneUpdate(bot.services.db.engine, poison["update_id"], times=10_000)
+        others = [Owner(fake_tg, bot, TgUser(8602 + i, f"Other {i}", "en")) for i in range(3)]
+        with caplog.at_level(logging.INFO):
+            await polling.start()
+            for other in others:  # owners keep writing while the poison is tried again
+                update = fake_tg.user_text(other.user, "/help")
+                await settle(bot, str(update["update_id"]), timeout=60)
+                await asyncio.sleep(0.8)
+            await fake_tg.await_for(lambda _: not fake_tg.pending_updates(), timeout=30)
+    finally:
+        await bot.stop()
+    for other in others:
+        assert len(fake_tg.messages_to(other.user.id)) == 1
+    assert fake_tg.messages_to(8601) == []
+    given_up = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert len(given_up) == 1 and str(poison["update_id"]) in given_up[0].getMessage()

@@ -162,13 +162,15 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if inbound is not None:
         services, chat = desk.services, _chat_key(update)
         if desk.confirmations.chat_failed(chat):  # an earlier one of the chat comes again first
-            desk.confirmations.failed(update.update_id, chat)
+            desk.confirmations.failed(update.update_id, chat, raised=False)
             return
         try:
-            await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
+            done = await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
         except Exception:  # neither the turn nor an apology committed: Telegram must resend it
             desk.confirmations.failed(update.update_id, chat)
             return
+        if done:  # not a duplicate: something was written, so the database takes writes
+            desk.confirmations.committed(update.update_id)
         desk.sender.notify()
     if update.callback_query is not None:
         try:
