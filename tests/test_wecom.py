@@ -282,7 +282,12 @@ async def test_forged_replayed_old_malformed_and_oversized_callbacks(desk: Desk)
         '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>'
         "<xml><FromUserName>&e;</FromUserName><MsgType>text</MsgType></xml>"
     )
-    assert await phone.post(entity) == 400
+    assert await phone.post(entity) == 400  # inside the encrypted message
+    params, body = phone.request(xml)
+    outer = b'<!DOCTYPE x [<!ENTITY e "boom">]>' + body
+    assert await phone.post_raw(params, outer) == 400  # around it, before any parsing
+    other_app = xml.replace("<AgentID>1000002</AgentID>", "<AgentID>1000099</AgentID>")
+    assert await phone.post(other_app.replace("8200000000001", "8200000000003")) == 403
     params, body = phone.request(text_xml("wanggong", "x" * 80_000, 8_200_000_000_002, now))
     assert await phone.post_raw(params, body) == 413
     assert await _processed(desk) == 1
