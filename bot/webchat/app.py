@@ -51,6 +51,12 @@ MAGIC = (
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 
 
+def _nonce_ok(user_id: str, nonce: str) -> bool:
+    """The page's id of one message; with the sender's web id it makes the update id, which
+    must fit whole (64 characters) so that two messages never pass for one."""
+    return NONCE.fullmatch(nonce) is not None and len(user_id) + 1 + len(nonce) <= 64
+
+
 def picture_type(data: bytes) -> str | None:
     """The file extension of a JPEG, PNG, GIF or WebP picture, judged by its bytes; else None."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
@@ -203,7 +209,7 @@ class WebChat:
             return self._refuse(request, "not_your_chat", 403)
         nonce, words = data.get("nonce"), data.get("text")
         button, message = data.get("button"), data.get("message")
-        if not isinstance(nonce, str) or not NONCE.fullmatch(nonce):
+        if not isinstance(nonce, str) or not _nonce_ok(user_id, nonce):
             return self._refuse(request, "bad_request", 400)
         if words is not None and not isinstance(words, str):
             return self._refuse(request, "bad_request", 400)
@@ -232,7 +238,7 @@ class WebChat:
         if chat is None:
             return self._refuse(request, "not_your_chat", 403)
         nonce = request.query_params.get("nonce", "")
-        if not NONCE.fullmatch(nonce):
+        if not _nonce_ok(user_id, nonce):
             return self._refuse(request, "bad_request", 400)
         declared = request.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > MAX_PHOTO:
@@ -270,7 +276,7 @@ class WebChat:
         button_message = what.pop("message", None)
         return Inbound(
             channel=CHANNEL,
-            update_id=f"{user_id}:{nonce}"[:64],
+            update_id=f"{user_id}:{nonce}",
             chat_id=chat[0],
             chat_kind=chat[1],
             user_id=user_id,
