@@ -73,7 +73,11 @@ def edit_card(turn: Turn, complaint: Complaint, line: str) -> None:
     _ = translator(turn.desk.default_language)
     text = f"{staff_view(_, turn.desk, complaint)}\n{line}"
     edit = card.external_id if card.status == "sent" else None
-    turn.replies.append(Outbound(card.chat_id, text, [], edit_message_id=edit))
+    # on the card's own channel, whichever channel the presser used
+    message = Outbound(card.chat_id, text, [], edit_message_id=edit)
+    turn.session.add(
+        OutboxMessage(channel=card.channel, chat_id=card.chat_id, payload=message.to_payload())
+    )
 
 
 def agents(session: Session) -> list[Person]:
