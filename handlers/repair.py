@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from handlers import typed
 from handlers.jobs import post_job_card
 from handlers.labels import (
     CATEGORY_LABELS,
@@ -34,8 +35,9 @@ TYPED_TIME = re.compile(
 )
 
 
-def start_repair(turn: Turn) -> None:
-    """Begin a new repair request, or resume the one in progress."""
+def start_repair(turn: Turn, typed_arg: str = "") -> None:
+    """Begin a new repair request (with what was typed at the menu, when asked to), or resume
+    the one in progress."""
     if turn.person is not None and turn.person.owner_status == "rejected":
         _ = turn._
         turn.say(
@@ -53,7 +55,11 @@ def start_repair(turn: Turn) -> None:
         turn.say(_("Let us continue your repair request where you left off."))
         enter(turn, turn.convo.step, turn.draft)
         return
-    enter(turn, "rep_where", {"photos": [], "albums": []})
+    text, photos = typed.taken(turn, typed_arg)
+    data: dict[str, Any] = {"photos": photos, "albums": []}
+    if text:  # offered as the description when that step comes (issue 11.8)
+        data[typed.KEY] = text
+    enter(turn, "rep_where", data)
 
 
 def no_home(turn: Turn) -> None:
@@ -201,7 +207,11 @@ def _on_item_press(turn: Turn, press: Press) -> None:
 
 def _ask_desc(turn: Turn) -> None:
     _ = turn._
-    turn.say(_("Please describe what is wrong, in a few words."), [_nav(turn)])
+    use = typed.use_button(turn)
+    turn.say(
+        _("Please describe what is wrong, in a few words.") + typed.quoted(turn),
+        [use, _nav(turn)] if use else [_nav(turn)],
+    )
 
 
 def _on_desc(turn: Turn) -> None:
@@ -222,6 +232,7 @@ def _on_desc(turn: Turn) -> None:
         return
     data = turn.draft
     data["desc"] = text
+    data.pop(typed.KEY, None)
     if turn.inbound.photo is not None:  # a photo with a caption: keep the picture as well
         data["photos"] = [*data.get("photos", []), turn.inbound.photo][:PHOTO_LIMIT]
         if turn.inbound.album is not None:
@@ -230,6 +241,11 @@ def _on_desc(turn: Turn) -> None:
 
 
 def _on_desc_press(turn: Turn, press: Press) -> None:
+    data = turn.draft
+    if press.action == typed.USE and data.get(typed.KEY):  # what was typed at the menu
+        data["desc"] = str(data.pop(typed.KEY))
+        enter(turn, "rep_photos", data)
+        return
     back = "rep_item" if turn.draft.get("location") == "home" else "rep_category"
     if not _common_press(turn, press, back):
         choose_buttons_hint(turn)

@@ -17,6 +17,7 @@ from handlers import (
     repair,
     signoff,
     staff_onboarding,
+    typed,
 )
 from handlers.complaints import entry as complaints
 from handlers.menu import (
@@ -60,7 +61,7 @@ def route(turn: Turn) -> None:
         STEPS[turn.convo.step].on_input(turn)
     elif turn.person is None:
         registration.start_registration(turn)
-    else:
+    elif not typed.offer(turn):  # a problem typed at the menu is offered, not dropped
         _ = turn._
         turn.say(_("Hello! Please choose from the menu."))
         show_menu(turn)
@@ -233,7 +234,7 @@ def _global_press(turn: Turn, press: Press) -> None:
     elif press.action == "paymethod":
         finance.pay_in_full(turn, press.arg)
     elif press.action == "repair":
-        repair.start_repair(turn)
+        repair.start_repair(turn, press.arg)
     elif press.action == "home":  # staff without a home register theirs (issue 11.4)
         registration.start_home_registration(turn)
     elif press.action == "requests":
@@ -241,7 +242,7 @@ def _global_press(turn: Turn, press: Press) -> None:
     elif press.action == "order":
         show_order(turn, press.arg)
     elif press.action == "complaint":
-        complaints.start_intake(turn)
+        complaints.start_intake(turn, press.arg)
     elif press.action == "cmpview":
         complaints.show_mine(turn, press.arg)
     else:

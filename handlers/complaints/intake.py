@@ -3,6 +3,7 @@ anonymous or not; then the apology, the thanks, the number and what happens next
 
 from __future__ import annotations
 
+from handlers import typed
 from handlers.complaints.common import (
     PHOTO_LIMIT,
     SHORT_LIMIT,
@@ -21,8 +22,9 @@ from store.orders import next_order_number
 from store.promises import policy_of
 
 
-def start_intake(turn: Turn) -> None:
-    """Begin a complaint or suggestion, or resume the one in progress."""
+def start_intake(turn: Turn, typed_arg: str = "") -> None:
+    """Begin a complaint or suggestion (with what was typed at the menu, when asked to), or
+    resume the one in progress."""
     _ = turn._
     if turn.person is not None and turn.person.owner_status == "rejected":
         turn.say(
@@ -36,7 +38,8 @@ def start_intake(turn: Turn) -> None:
         turn.say(_("Let us continue where you left off."))
         enter(turn, turn.convo.step, turn.draft)
         return
-    enter(turn, "cmp_type", {"photos": []})
+    text, photos = typed.taken(turn, typed_arg)  # issue 11.8: offered at the text step
+    enter(turn, "cmp_type", {"photos": photos, typed.KEY: text} if text else {"photos": photos})
 
 
 def cancel_dialog(turn: Turn) -> None:
@@ -123,7 +126,8 @@ def _ask_text(turn: Turn) -> None:
         question = _("Please write your suggestion.")
     else:
         question = _("Please tell us what happened.")
-    turn.say(question, [_nav(turn)])
+    use = typed.use_button(turn)
+    turn.say(question + typed.quoted(turn), [use, _nav(turn)] if use else [_nav(turn)])
 
 
 def _on_text(turn: Turn) -> None:
@@ -144,12 +148,18 @@ def _on_text(turn: Turn) -> None:
         return
     data = turn.draft
     data["text"] = text
+    data.pop(typed.KEY, None)
     if turn.inbound.photo is not None:
         data["photos"] = [*data.get("photos", []), turn.inbound.photo][:PHOTO_LIMIT]
     enter(turn, "cmp_photos", data)
 
 
 def _on_text_press(turn: Turn, press: Press) -> None:
+    data = turn.draft
+    if press.action == typed.USE and data.get(typed.KEY):  # what was typed at the menu
+        data["text"] = str(data.pop(typed.KEY))
+        enter(turn, "cmp_photos", data)
+        return
     if not _common(turn, press, "cmp_subject"):
         choose_buttons_hint(turn)
 
