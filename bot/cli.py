@@ -241,6 +241,12 @@ async def _serve(services: Services, *, webhook: bool) -> None:
         if wechat is not None:  # staff actions on WeCom tell owners on WeChat, and back
             wecom.also_notify.append(wechat.sender.notify)
             wechat.also_notify.append(wecom.sender.notify)
+    webchat = None
+    if services.settings.web_chat_enabled:  # owners in the browser share the ASGI app
+        from bot.webchat.app import web_chat_for
+
+        webchat = web_chat_for(services)
+        webchat.also_notify.append(desk.sender.notify)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -251,6 +257,8 @@ async def _serve(services: Services, *, webhook: bool) -> None:
         wechat.start()
     if wecom is not None:
         wecom.start()
+    if webchat is not None:
+        webchat.start()
     me = desk.application.bot
     logging.getLogger("propdesk").info(
         "propdesk is running as @%s (%s); press Ctrl+C to stop",
@@ -258,10 +266,10 @@ async def _serve(services: Services, *, webhook: bool) -> None:
         "webhook" if webhook else "long polling",
     )
     try:
-        if webhook or wechat is not None or wecom is not None:
+        if webhook or wechat is not None or wecom is not None or webchat is not None:
             settings = services.settings
             path = webhook_path(settings.webhook_url)
-            app = webhook_app(desk, path, wechat=wechat, wecom=wecom)
+            app = webhook_app(desk, path, wechat=wechat, wecom=wecom, webchat=webchat)
             server = uvicorn.Server(
                 uvicorn.Config(
                     app, host=settings.webhook_listen, port=settings.webhook_port, log_level="info"
@@ -274,6 +282,8 @@ async def _serve(services: Services, *, webhook: bool) -> None:
         else:
             await stop.wait()
     finally:
+        if webchat is not None:
+            await webchat.stop()
         if wecom is not None:
             await wecom.stop()
         if wechat is not None:

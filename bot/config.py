@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     wecom_card_users: str = ""  # who gets job cards, e.g. "engineering=wanggong|ligong"
     wecom_path: str = "/wecom"
     wecom_max_body: int = Field(default=64_000, ge=1_000, le=10_000_000)
+    # the web chat for owners (bot/webchat) on the webhook app; on when the secret is set
+    web_chat_secret: str = ""  # signs web sessions: at least 32 random characters
+    web_chat_files: str = "var/web-files"  # where pictures sent from the web are kept
+    web_chat_secure_cookie: bool = True  # the session cookie travels over HTTPS only
     # timer numbers, e.g. "reannounce=10m,payment_every=3d,quiet_start=21:00" (see README)
     timers: str = ""
     sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
@@ -129,6 +133,13 @@ class Settings(BaseSettings):
             raise ValueError("must be the 43 letters and digits of the EncodingAESKey")
         return value
 
+    @field_validator("web_chat_secret")
+    @classmethod
+    def _web_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters (e.g. from `openssl rand -hex 32`)")
+        return value
+
     @field_validator("wechat_path")
     @classmethod
     def _wechat_path(cls, value: str) -> str:
@@ -175,6 +186,11 @@ class Settings(BaseSettings):
             and self.wecom_token
             and self.wecom_encoding_aes_key
         )
+
+    @property
+    def web_chat_enabled(self) -> bool:
+        """Whether owners can use the web chat on the webhook app."""
+        return bool(self.web_chat_secret)
 
     @property
     def wechat_enabled(self) -> bool:

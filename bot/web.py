@@ -13,6 +13,7 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.telegram.app import TelegramDesk
+from bot.webchat.app import WebChat
 from bot.wechat.app import WeChatDesk
 from bot.wechat.webhook import wechat_endpoint
 from bot.wecom.app import WeComDesk
@@ -27,6 +28,7 @@ def webhook_app(
     path: str = "/telegram",
     wechat: WeChatDesk | None = None,
     wecom: WeComDesk | None = None,
+    webchat: WebChat | None = None,
 ) -> Starlette:
     """Starlette app: POST Telegram updates to `path`; GET /healthz for load balancers;
     with `wechat`, the WeChat webhook (GET verification, POST messages) at its own path."""
@@ -70,7 +72,9 @@ def webhook_app(
         routes.append(
             Route(wecom.settings.wecom_path, wecom_endpoint(wecom), methods=["GET", "POST"])
         )
-    return Starlette(routes=routes)
+    # owners in the browser: the page, its messages and their stream
+    browser = webchat.routes() if webchat is not None else []
+    return Starlette(routes=[*routes, *browser])
 
 
 def webhook_path(url: str) -> str:

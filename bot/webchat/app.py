@@ -421,3 +421,14 @@ def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
 def _sse(pane: str, event: dict[str, Any]) -> str:
     data = json.dumps({**event, "pane": pane}, ensure_ascii=False)
     return f"id: {event['cursor']}\ndata: {data}\n\n"
+
+
+def web_chat_for(services: Services) -> WebChat:
+    """The web chat of a running desk, from its settings (PROPDESK_WEB_CHAT_*)."""
+    settings = services.settings
+    return WebChat(
+        services,
+        Sessions(settings.web_chat_secret.encode()),
+        Path(settings.web_chat_files),
+        secure_cookie=settings.web_chat_secure_cookie,
+    )
