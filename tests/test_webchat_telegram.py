@@ -168,3 +168,37 @@ def test_a_short_web_chat_secret_is_refused() -> None:
         load_settings(_env_file=None, web_chat_secret="too-short")
     assert load_settings(_env_file=None, web_chat_secret=SECRET).web_chat_enabled
     assert not load_settings(_env_file=None).web_chat_enabled
+
+
+async def test_posting_and_new_accounts_are_paced(web: tuple[Bot, str]) -> None:
+    """One person posting 30 messages at once: the first 20 are taken, the rest get a polite
+    "wait a moment" (429) and are not stored; one address opens at most 10 new web accounts
+    in a row."""
+    from sqlalchemy import func, select
+
+    from store.models import ProcessedUpdate
+
+    bot, base_url = web
+
+    def handled() -> int:
+        with bot.services.db.unit_of_work() as uow:
+            query = select(func.count()).select_from(ProcessedUpdate)
+            return int(uow.session.scalar(query.where(ProcessedUpdate.channel == "web")) or 0)
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        await client.get("/web/chat")
+        owner = Browser(bot, client)
+        answers = await asyncio.gather(*(owner.post({"text": "/help"}) for _ in range(30)))
+    codes = sorted(a.status_code for a in answers)
+    taken = codes.count(200)
+    assert 20 <= taken < 30 and set(codes) == {200, 429}, codes
+    refused = next(a for a in answers if a.status_code == 429)
+    assert "稍等" in refused.json()["error"]
+    assert handled() == taken
+
+    opened = []
+    for _ in range(10):  # the owner's first visit above was the first of ten
+        async with httpx.AsyncClient(base_url=base_url) as stranger:
+            opened.append(await stranger.get("/web/chat"))
+    assert [a.status_code for a in opened[:9]] == [200] * 9
+    assert opened[9].status_code == 429 and "set-cookie" not in opened[9].headers

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.bootstrap import Services
-from bot.outbox import UNPACED, OutboxSender
+from bot.outbox import UNPACED, Bucket, OutboxSender
 from bot.webchat.delivery import CHANNEL, Live, LiveHub, WebDelivery
 from bot.webchat.history import messages_after, offered, photo_shown
 from bot.webchat.session import COOKIE, HEADER, Sessions
@@ -65,6 +65,16 @@ def picture_type(data: bytes) -> str | None:
 
 
 @dataclass(frozen=True)
+class Pace:
+    """How fast one person may post, and one address may open new web accounts."""
+
+    posts_per_second: float = 1.0
+    posts_burst: int = 20  # a person answering a few questions in a row is never held up
+    new_per_second: float = 10 / 3600
+    new_burst: int = 10
+
+
+@dataclass(frozen=True)
 class Member:
     """A person known to the web chat by name (the sandbox's example people)."""
 
@@ -85,6 +95,7 @@ class WebChat:
         members: Mapping[str, Member] | None = None,
         groups: Mapping[str, frozenset[str]] | None = None,
         secure_cookie: bool = True,
+        limits: Pace | None = None,
     ) -> None:
         self.services = services
         self.sessions = sessions
@@ -92,6 +103,8 @@ class WebChat:
         self.members = dict(members or {})
         self.groups = dict(groups or {})  # group chat id -> web ids allowed in it
         self.secure_cookie = secure_cookie
+        self.limits = limits
+        self._paces: dict[str, Bucket] = {}
         self.hub = LiveHub()
         self.sender = OutboxSender(
             services.db,
@@ -165,9 +178,28 @@ class WebChat:
 
     # --- the chat page (one person, a cookie) ---------------------------------------------
 
+    def _too_fast(self, key: str, rate: float, burst: int) -> bool:
+        """Whether `key` (a person posting, an address signing up) is over its pace."""
+        if len(self._paces) > 4096:  # forget those who have been quiet a while
+            for idle in [k for k, bucket in self._paces.items() if bucket.idle()]:
+                del self._paces[idle]
+        bucket = self._paces.setdefault(key, Bucket(rate, burst))
+        if bucket.wait_seconds() > 0:
+            return True
+        bucket.take()
+        return False
+
     async def chat_page(self, request: Request) -> Response:
         """A page with one chat; a first visit gets a new web id in an HttpOnly cookie."""
         user_id = self._user(request)
+        address = request.client.host if request.client is not None else "?"
+        limits = self.limits
+        if (
+            user_id is None
+            and limits is not None
+            and self._too_fast(f"new:{address}", limits.new_per_second, limits.new_burst)
+        ):
+            return self._refuse(request, "too_fast", 429)
         page = (STATIC / "chat.html").read_text(encoding="utf-8")
         response = Response(page, media_type="text/html; charset=utf-8")
         if user_id is None:
@@ -188,6 +220,12 @@ class WebChat:
         """A POST must carry our custom header: a form on another site cannot send one."""
         return request.headers.get("X-Propdesk-Request") == "1"
 
+    def _over_pace(self, user_id: str) -> bool:
+        limits = self.limits
+        return limits is not None and self._too_fast(
+            f"post:{user_id}", limits.posts_per_second, limits.posts_burst
+        )
+
     async def send(self, request: Request) -> Response:
         """Text or a button press from the page, as one Inbound."""
         user_id = self._user(request)
@@ -195,6 +233,8 @@ class WebChat:
             return self._refuse(request, "signed_out", 401)
         if not self._csrf_ok(request):
             return self._refuse(request, "bad_request", 403)
+        if self._over_pace(user_id):
+            return self._refuse(request, "too_fast", 429)
         body = await request.body()
         if len(body) > MAX_JSON:
             return self._refuse(request, "too_long", 413, limit=MAX_TEXT)
@@ -234,6 +274,8 @@ class WebChat:
             return self._refuse(request, "signed_out", 401)
         if not self._csrf_ok(request):
             return self._refuse(request, "bad_request", 403)
+        if self._over_pace(user_id):
+            return self._refuse(request, "too_fast", 429)
         chat = self._chat(user_id, request.query_params.get("chat", ""))
         if chat is None:
             return self._refuse(request, "not_your_chat", 403)
@@ -431,4 +473,5 @@ def web_chat_for(services: Services) -> WebChat:
         Sessions(settings.web_chat_secret.encode()),
         Path(settings.web_chat_files),
         secure_cookie=settings.web_chat_secure_cookie,
+        limits=Pace(),
     )

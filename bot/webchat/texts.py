@@ -43,6 +43,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The desk is busy and could not take that message. Please try again in a moment.",
     },
     "not_found": {"zh": "找不到这张图片。", "en": "That picture was not found."},
+    "too_fast": {
+        "zh": "操作太频繁了，请稍等片刻再发送。",
+        "en": "That was a lot at once. Please wait a moment and send it again.",
+    },
 }
 
 
