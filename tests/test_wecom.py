@@ -122,7 +122,7 @@ async def test_invitation_makes_a_wecom_user_staff(desk: Desk) -> None:
 
     # a used or unknown code changes nothing and says so
     stranger = WeComStaff(desk.bot, desk.side, "stranger")
-    replies = await stranger.send("/start not-a-code")
+    replies = await stranger.send("/start " + "x" * 24)  # shaped like a code, unknown
     assert "无效" in replies[0]["text"] or "not valid" in replies[0]["text"]
     with desk.bot.services.db.unit_of_work() as uow:
         assert not uow.session.scalar(
