@@ -28,6 +28,7 @@ class Inbound:
     contact_phone: str | None = None
     contact_user_id: str | None = None
     location: tuple[float, float] | None = None
+    edited: bool = False  # an edit of an earlier message: not read as an answer (issue 11.11)
 
     @property
     def command(self) -> str | None:

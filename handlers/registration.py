@@ -15,8 +15,9 @@ from store.units import find_unit, parse_unit_code, similar_units
 NAME_LIMIT = 50
 
 
-def start_registration(turn: Turn) -> None:
-    """Greet a newcomer and ask for their name."""
+def start_registration(turn: Turn, source: str | None = None) -> None:
+    """Greet a newcomer and ask for their name; `source` (a /start payload that is not an
+    invitation, e.g. a QR code's) is kept with the registration."""
     _ = turn._
     turn.say(
         _(
@@ -24,7 +25,13 @@ def start_registration(turn: Turn) -> None:
             "posted on them. First, a few details so we know who you are."
         )
     )
-    enter(turn, "reg_name", {})
+    enter(turn, "reg_name", {"source": source[:64]} if source else {})
+
+
+def _source(turn: Turn) -> dict[str, str]:
+    """The registration's source, carried from step to step (also when going back)."""
+    source = turn.draft.get("source")
+    return {"source": str(source)} if source else {}
 
 
 def start_home_registration(turn: Turn) -> None:
@@ -55,7 +62,7 @@ def _on_name(turn: Turn) -> None:
     if problem is not None:
         turn.say(problem)
         return
-    enter(turn, "reg_room", {"name": name})
+    enter(turn, "reg_room", {**_source(turn), "name": name})
 
 
 def not_a_name(turn: Turn, name: str) -> str | None:
@@ -121,7 +128,7 @@ def _on_room(turn: Turn) -> None:
 
 def _on_room_press(turn: Turn, press: Press) -> None:
     if press.action == "back":
-        enter(turn, "reg_name", {})
+        enter(turn, "reg_name", _source(turn))
         return
     unit_id = parse_id(press.arg) if press.action == "room" else None
     if unit_id is not None:
@@ -172,7 +179,7 @@ def _on_phone(turn: Turn) -> None:
 def _on_phone_press(turn: Turn, press: Press) -> None:
     if press.action == "back":
         data = turn.draft
-        enter(turn, "reg_room", {"name": data.get("name", "")})
+        enter(turn, "reg_room", {**_source(turn), "name": data.get("name", "")})
         return
     choose_buttons_hint(turn)
 
@@ -182,7 +189,7 @@ def _finish(turn: Turn, phone: str, proven: bool) -> None:
     data = turn.draft
     unit = turn.session.get(Unit, int(data["unit_id"]))
     if unit is None:  # the registry changed under us: ask again
-        enter(turn, "reg_room", {"name": data.get("name", "")})
+        enter(turn, "reg_room", {**_source(turn), "name": data.get("name", "")})
         return
     matches = phone_matches(unit, phone)
     verified = matches and proven
@@ -205,6 +212,7 @@ def _finish(turn: Turn, phone: str, proven: bool) -> None:
             phone=phone,
             verified=verified,
             language=turn.language,
+            source=str(data["source"]) if data.get("source") else None,
         )
     turn.goto("idle", {})
     if verified:

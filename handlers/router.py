@@ -53,6 +53,9 @@ def route(turn: Turn) -> None:
     """Handle one inbound message in its conversation."""
     if turn.inbound.chat_kind == "group":
         _group(turn)
+    elif turn.inbound.edited:  # an answer is a new message; an edit would change the past
+        _ = turn._
+        turn.say(_("I do not read edited messages. Please send the correction as a new message."))
     elif turn.inbound.button is not None:
         _press(turn, turn.inbound.button)
     elif turn.inbound.command is not None:
@@ -91,8 +94,19 @@ def _group(turn: Turn) -> None:
             )
         )
         return
-    if turn.inbound.command is not None or turn.inbound.button is not None:
-        turn.say(_("Sorry, I do not know that command."))
+    if turn.inbound.command is not None or _menu_word(turn.inbound.text or ""):
+        turn.say(_("Please use our private chat for that: open a chat with me and send it there."))
+
+
+MENU_WORDS = frozenset(  # menu words staff may type in the group out of habit (issue 11.7)
+    {"menu", "repair", "report a repair", "my requests", "complaint", "help", "菜单", "报修",
+     "我要报修", "我的工单", "投诉", "帮助"}
+)
+
+
+def _menu_word(text: str) -> bool:
+    """Whether group text is one of the desk's menu words (not ordinary staff talk)."""
+    return text.strip().strip("🔧📋📣❓ ").lower() in MENU_WORDS
 
 
 def _command(turn: Turn, command: str) -> None:
@@ -101,8 +115,13 @@ def _command(turn: Turn, command: str) -> None:
         turn.say(_("Sorry, I do not know that command. Send /menu to see what I can do."))
         reprompt(turn)
         return
-    if command == "start" and turn.inbound.command_arg:
-        staff_onboarding.join_staff(turn, turn.inbound.command_arg)
+    payload = turn.inbound.command_arg if command == "start" else ""
+    if payload and staff_onboarding.is_invitation(turn.session, payload):
+        staff_onboarding.join_staff(turn, payload)
+    elif payload and turn.person is None and turn.inbound.channel != "wecom" and not (
+        turn.convo.step.startswith("reg_")
+    ):
+        registration.start_registration(turn, source=payload)  # a QR code's ?start=building3
     elif command == "cancel":
         _cancel(turn)
     elif command == "help":

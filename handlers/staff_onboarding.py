@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from handlers.labels import DEPARTMENT_LABELS, ROLE_LABELS
 from handlers.owner_text import one_line
 from handlers.turn import Turn
+from store.models import StaffInvite
 from store.people import add_person
 from store.staff import redeem_invite
+
+INVITE_SHAPE = re.compile(r"[A-Za-z0-9_-]{24}")  # secrets.token_urlsafe(18), as issued
+
+
+def is_invitation(session: Session, payload: str) -> bool:
+    """Whether a /start payload is (or looks like) an invitation code; anything else, such as
+    a QR code's `building3`, is where a newcomer came from."""
+    if INVITE_SHAPE.fullmatch(payload):
+        return True
+    known = select(StaffInvite.id).where(StaffInvite.code == payload[:40])
+    return session.scalar(known) is not None
 
 
 def join_staff(turn: Turn, code: str) -> None:

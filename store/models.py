@@ -84,6 +84,7 @@ class Person(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     # "verified" when the phone matched the registry, "pending" until staff approve
     owner_status: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(64))  # a /start payload, e.g. building3
     language: Mapped[str] = mapped_column(String(8), default="zh")
     created_at: Mapped[datetime] = mapped_column(info=STAMPED)
 

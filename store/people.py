@@ -27,9 +27,12 @@ def register_owner(
     phone: str,
     verified: bool,
     language: str,
+    source: str | None = None,
 ) -> Person:
-    """Create an owner with one channel identity; verified when the phone matched the registry."""
+    """Create an owner with one channel identity; verified when the phone matched the registry;
+    `source` is where they came from (a link's or QR code's /start payload)."""
     person = Person(
+        source=source,
         name=name,
         phone=phone,
         unit=unit,

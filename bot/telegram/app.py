@@ -158,7 +158,7 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Hand the update to the use cases in a worker thread, then wake the sender."""
     desk: TelegramDesk = context.bot_data["desk"]
-    inbound = to_inbound(update)
+    inbound = to_inbound(update, context.bot.username)
     if inbound is not None:
         services, chat = desk.services, _chat_key(update)
         if desk.confirmations.chat_failed(chat):  # an earlier one of the chat comes again first

@@ -11,8 +11,9 @@ from handlers.messages import Inbound
 CHANNEL = "telegram"
 
 
-def to_inbound(update: Update) -> Inbound | None:
-    """The neutral form of an update; None for updates the desk does not act on."""
+def to_inbound(update: Update, bot_username: str | None = None) -> Inbound | None:
+    """The neutral form of an update; None for updates the desk does not act on, such as a
+    command addressed to another bot (`/cancel@otherbot`) or an edit in a group."""
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None or user.is_bot:
@@ -35,8 +36,13 @@ def to_inbound(update: Update) -> Inbound | None:
             button_message_id=str(message_id) if message_id else None,
         )
     message = update.message
+    edited = message is None and update.edited_message is not None
+    if edited and chat.type == "private":  # told that edits are not read (issue 11.11)
+        message = update.edited_message
     if message is None:
-        return None  # edits, channel posts, member updates: nothing to answer
+        return None  # channel posts, member updates, edits in groups: nothing to answer
+    if _for_another_bot(message.text or "", bot_username):
+        return None
     contact = message.contact
     location = message.location
     return replace(
@@ -47,4 +53,14 @@ def to_inbound(update: Update) -> Inbound | None:
         contact_phone=contact.phone_number if contact else None,
         contact_user_id=str(contact.user_id) if contact and contact.user_id else None,
         location=(location.latitude, location.longitude) if location else None,
+        edited=edited,
     )
+
+
+def _for_another_bot(text: str, bot_username: str | None) -> bool:
+    """Whether the text is a command addressed to some other bot, e.g. `/cancel@otherbot`."""
+    if not text.startswith("/") or bot_username is None:
+        return False
+    word = text[1:].split(maxsplit=1)[0] if text[1:].strip() else ""
+    _command, at, addressee = word.partition("@")
+    return bool(at) and addressee.lower() != bot_username.lower()
