@@ -336,6 +336,7 @@ def run_sandbox(listen: str, port: int, database_url: str) -> int:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((listen, port))
+        sock.listen(128)  # a browser opened at once waits for the server instead of failing
         port = sock.getsockname()[1]
         host = f"[{listen}]" if ":" in listen else listen
         if not _loopback(listen):
