@@ -187,6 +187,8 @@ def _run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     services = bootstrap(settings)
+    if not _writable(services):
+        return EXIT_CONFIG
     try:
         asyncio.run(_serve(services, webhook=args.webhook))
     except InvalidToken:
@@ -212,11 +214,31 @@ def _run_without_telegram(settings: Settings) -> int:
     from bot.wecom.standalone import serve_without_telegram
 
     services = bootstrap(settings)
+    if not _writable(services):
+        return EXIT_CONFIG
     try:
         asyncio.run(serve_without_telegram(services))
     finally:
         services.close()
     return EXIT_OK
+
+
+def _writable(services: Services) -> bool:
+    """Probe a write before serving (issue 14.2): a bot on a read-only database would confirm
+    nothing and answer no one, so it says so in one line and does not start."""
+    from store.db import DatabaseNotWritable
+
+    try:
+        services.db.check_writable()
+    except DatabaseNotWritable as exc:
+        services.close()
+        print(
+            f"the database {exc.where} is read-only ({exc.reason}): give the bot's user write "
+            "permission on the database file and its folder, then start again.",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 async def _serve(services: Services, *, webhook: bool) -> None:

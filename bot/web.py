@@ -59,6 +59,15 @@ def webhook_app(
         return Response(status_code=200)
 
     async def healthz(_: Request) -> Response:
+        # a load balancer should stop sending to a desk that cannot store what it is sent
+        from starlette.concurrency import run_in_threadpool
+
+        from store.db import DatabaseNotWritable
+
+        try:
+            await run_in_threadpool(desk.services.db.check_writable)
+        except DatabaseNotWritable as exc:
+            return PlainTextResponse(f"database not writable: {exc.reason}", status_code=503)
         return PlainTextResponse("ok")
 
     routes = [

@@ -8,13 +8,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import CLOCK_KEY, Clock, session_now, stamp_rows
 from store.outbox import stamp_priorities
 
 READ_ONLY = "propdesk_read_only"
+# the drivers' words for a connection that may not write: SQLite's (a file or folder without
+# write permission, a read-only mount, query_only) and PostgreSQL's (read-only transactions)
+READ_ONLY_ERRORS = ("readonly database", "read-only transaction")
+
+
+class DatabaseNotWritable(Exception):
+    """The database can be read but not written (a read-only file, folder or server)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
 
 
 def make_engine(url: str) -> Engine:
@@ -25,8 +38,22 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _tune_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    _drop_read_only_connections(engine)
+    return engine
+
+
+def _drop_read_only_connections(engine: Engine) -> None:
+    # SQLite opens a file it may not write read-only and keeps it so for the connection's life
+    # (and a PostgreSQL session may be stuck read-only, e.g. a demoted primary); treating the
+    # error as a disconnect drops this connection and the pool's others, so writes resume
+    # within a poll or two once permissions return (issue 14.2)
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        words = str(context.original_exception)
+        if any(marker in words for marker in READ_ONLY_ERRORS):
+            context.is_disconnect = True
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -114,6 +141,20 @@ class Database:
         finally:
             session.rollback()
             session.close()
+
+    def check_writable(self) -> None:
+        """Raise DatabaseNotWritable unless a write can be made: a write lock (BEGIN IMMEDIATE on
+        SQLite) and a no-op UPDATE of alembic_version in a transaction that is rolled back."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            with self.engine.connect() as conn, conn.begin() as tx:
+                conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                tx.rollback()
+        except DBAPIError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise DatabaseNotWritable(where, reason[0] if reason else type(exc).__name__) from exc
 
     def dispose(self) -> None:
         """Close every pooled connection."""

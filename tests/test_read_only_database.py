@@ -1,0 +1,162 @@
+"""A read-only database (issue 14.2): `propdesk run` refuses to start on one with one clear
+line and exit code 3; a bot whose database turns read-only while running writes again within
+seconds once it can (its read-only connections are dropped), and /healthz says which it is.
+
+Tests run as root here, and root ignores file permissions, so the fault is made at the
+database layer: SQLite opened with ``?mode=ro`` (exactly what SQLite does itself when the file
+or its folder is not writable) for a start, and ``PRAGMA query_only=ON`` on every new
+connection while the fault lasts (a connection stuck read-only, as after a chmod); on
+PostgreSQL ``default_transaction_read_only`` plays both parts. As another user the start test
+uses a real ``chmod``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, event
+
+from bot.web import webhook_app
+from store import migrate
+from store.db import Database, DatabaseNotWritable
+from tests.fake_telegram import FakeTelegram, TgUser
+from tests.harness import MONDAY_MORNING, FakeClock, seed_examples, settle, start_bot
+
+
+class ReadOnly:
+    """While on, every new connection is opened read-only (an engine "connect" event); turning
+    it on also drops the pool's connections, so the bot is read-only at once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.on = False
+        self.engine = engine
+        event.listen(engine, "connect", self._connect)
+
+    def _connect(self, dbapi_conn: Any, _record: Any) -> None:
+        if not self.on:
+            return
+        cur = dbapi_conn.cursor()
+        if self.engine.dialect.name == "sqlite":
+            cur.execute("PRAGMA query_only=ON")
+        else:
+            cur.execute("SET default_transaction_read_only = on")
+        cur.close()
+        if self.engine.dialect.name != "sqlite":
+            dbapi_conn.commit()
+
+    def start(self) -> None:
+        """From now on connections cannot write."""
+        self.on = True
+        self.engine.dispose()
+
+    def stop(self) -> None:
+        """New connections can write again; the old ones stay as they were opened."""
+        self.on = False
+
+
+def _read_only_url(db_url: str, tmp_path: Path) -> str:
+    """The same database, as a process may only read it."""
+    if db_url.startswith("postgresql"):
+        return db_url + "?options=-c%20default_transaction_read_only%3Don"
+    path = Path(db_url.split("///", 1)[1])
+    if os.geteuid() != 0:  # a real chmod of the file and its folder
+        path.chmod(0o444)
+        path.parent.chmod(0o555)
+        return db_url
+    return f"sqlite:///file:{path}?mode=ro&uri=true"
+
+
+def test_run_refuses_a_read_only_database(
+    fake_tg: FakeTelegram, db_url: str, tmp_path: Path
+) -> None:
+    """The migration has nothing to write, so only the write probe notices: one line on
+    stderr naming the database and what to do, exit code 3, nothing served."""
+    migrate.upgrade(db_url)
+    url = _read_only_url(db_url, tmp_path)
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:RUN-TEST",
+        "PROPDESK_TELEGRAM_API_BASE_URL": fake_tg.base_url,
+        "PROPDESK_TELEGRAM_FILE_BASE_URL": fake_tg.base_file_url,
+        "PROPDESK_DATABASE_URL": url,
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "run"],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        if os.geteuid() != 0 and not db_url.startswith("postgresql"):
+            Path(db_url.split("///", 1)[1]).parent.chmod(0o755)
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "is read-only" in lines[0] and "write permission" in lines[0]
+    assert not fake_tg.calls_of("getUpdates")  # it never started polling
+
+
+def test_the_probe_tells_a_writable_database(db_url: str) -> None:
+    """check_writable passes on a writable database and changes nothing."""
+    migrate.upgrade(db_url)
+    revision = migrate.current_revision(db_url)
+    db = Database(db_url, FakeClock(MONDAY_MORNING))
+    try:
+        db.check_writable()
+        fault = ReadOnly(db.engine)
+        fault.start()
+        with pytest.raises(DatabaseNotWritable):
+            db.check_writable()
+        fault.stop()
+        db.check_writable()  # the read-only connection was dropped, not kept in the pool
+        assert revision and migrate.current_revision(db_url) == revision
+    finally:
+        db.dispose()
+
+
+async def test_writes_resume_when_permissions_return(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
+) -> None:
+    """An owner writes while the database is read-only: no answer, nothing confirmed, health
+    503; once it is writable again the owner is answered once and health says ok."""
+    bot = await start_bot(fake_tg, db_url, clock)
+    seed_examples(bot.services)
+    fault = ReadOnly(bot.services.db.engine)
+    app = webhook_app(bot.desk)
+    owner = TgUser(8301, "Owner", "en")
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://desk"
+        ) as web:
+            assert (await web.get("/healthz")).status_code == 200
+            fault.start()
+            update = fake_tg.user_text(owner, "/help")
+            first = update["update_id"]
+            await fake_tg.await_for(  # tried, failed, and asked for the same update again
+                lambda calls: [
+                    c for c in calls if c.method == "getUpdates" and c.params.get("offset") == first
+                ][1:],
+                timeout=15,
+            )
+            health = await web.get("/healthz")
+            assert health.status_code == 503 and "not writable" in health.text
+            assert not fake_tg.messages_to(owner.id)
+            fault.stop()
+            await settle(bot, str(first), timeout=15)  # seconds, not minutes
+            assert (await web.get("/healthz")).status_code == 200
+    finally:
+        fault.stop()
+        await bot.stop()
+    replies = fake_tg.messages_to(owner.id)
+    assert len(replies) == 1 and "service desk" in replies[0]
