@@ -17,7 +17,6 @@ from handlers.i18n import translator
 from handlers.messages import Outbound, Upload
 from handlers.timed import Due, TimerEffect
 from scheduler.digest import complaint_summary_text, daily_digest
-from scheduler.monthly_report import write_monthly_workbook
 from scheduler.plan import COMPLAINT_SUMMARY, DAILY_DIGEST, MONTHLY_REPORT
 from store.models import OutboxMessage, Person, Timer
 from store.staff import people_with_role, private_chats
@@ -83,6 +82,10 @@ def monthly_messages(
     month = _month(timer)
     _ = translator(language)
     out = io.BytesIO()
+    # openpyxl (and numpy through it) cost ~0.25 s to import: only a process that writes a
+    # monthly report pays it, not every start of the bot
+    from scheduler.monthly_report import write_monthly_workbook
+
     write_monthly_workbook(session, month, desk.timezone, language, out, now=now)
     caption = _(
         "Monthly report {month}: repairs and paid services, fee detail, arrears and callbacks."

@@ -28,6 +28,7 @@ from scheduler.effects import EFFECTS
 from scheduler.service import DeskScheduler
 
 log = logging.getLogger(__name__)
+SEND_CONNECTIONS = 16  # Bot API connections for sends (getUpdates has its own)
 
 
 class PerChatOrder(BaseUpdateProcessor):
@@ -147,6 +148,12 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .concurrent_updates(PerChatOrder())
+        # httpcore's pool bookkeeping costs CPU on every request in proportion to the open
+        # connections; PTB's default of 256 let a storm's lanes open one each. The overall
+        # budget (about 30 sends a second) needs far fewer; a send waits for a free connection
+        # (up to pool_timeout) rather than failing as TimedOut
+        .connection_pool_size(SEND_CONNECTIONS)
+        .pool_timeout(30.0)
     )
     # updates come from DurablePolling or the webhook app, never from PTB's Updater
     application = builder.updater(None).build()
