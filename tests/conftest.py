@@ -46,7 +46,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 _BACKENDS_KEY = pytest.StashKey[list[str]]()
 
 
+MOVE_CLOCK = "PROPDESK_TEST_MOVE_CLOCK_DAYS"
+_MOVED_KEY = pytest.StashKey[object]()
+
+
+def _move_the_machine_clock(config: pytest.Config) -> None:
+    """With PROPDESK_TEST_MOVE_CLOCK_DAYS=N (CI sets 400), the whole run sees the machine's clock
+    N days away (time-machine, flowing; monotonic untouched), and so do the Python subprocesses
+    the tests start (tests/moved_clock/sitecustomize.py). The suite must pass on any date."""
+    days = os.environ.get(MOVE_CLOCK, "").strip()
+    if not days:
+        return
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=float(days)), tick=True)
+    traveller.start()
+    config.stash[_MOVED_KEY] = traveller
+    here = str(Path(__file__).resolve().parent / "moved_clock")
+    path = os.environ.get("PYTHONPATH", "")
+    if here not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, path) if p)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_MOVED_KEY, None)
+    if traveller is not None:
+        traveller.stop()  # type: ignore[attr-defined]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = os.environ.get(MOVE_CLOCK, "").strip()
+    return f"machine clock moved {days} days (time-machine)" if days else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _move_the_machine_clock(config)
     config.addinivalue_line(
         "markers", "postgres_only: the test's db_url is only ever the PostgreSQL one"
     )

@@ -96,3 +96,25 @@ def test_a_session_without_a_clock_refuses_to_guess() -> None:
 
     with pytest.raises(RuntimeError, match="no clock"):
         session_now(Session())
+
+
+def test_a_moved_machine_clock_reaches_the_tests_and_their_subprocesses(tmp_path: Path) -> None:
+    """With PROPDESK_TEST_MOVE_CLOCK_DAYS set (CI's moved-clock run) the test process and the
+    Python subprocesses it starts (`propdesk run`) agree on the moved time; the kernel's file
+    stamps stay real, which measures the move."""
+    import os
+
+    probe = tmp_path / "probe"
+    probe.write_text("")
+    real = datetime.fromtimestamp(probe.stat().st_mtime, UTC)
+    child = subprocess.run(
+        [sys.executable, "-c", "from datetime import UTC, datetime; print(datetime.now(UTC))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = datetime.fromisoformat(child.stdout.strip())
+    ours = datetime.now(UTC)
+    days = float(os.environ.get("PROPDESK_TEST_MOVE_CLOCK_DAYS", "0") or 0)
+    for seen in (ours, theirs):
+        assert abs(seen - real - timedelta(days=days)) < timedelta(minutes=5)
