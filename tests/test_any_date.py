@@ -3,8 +3,8 @@ awkward days -- a leap day, a daylight-saving change, 23:59 local.
 
 The machine's clock is moved with time-machine (it moves `time.time` and `datetime.now` for
 every thread of this process, not `time.monotonic`, so asyncio and timeouts keep working);
-`.ci/run` also runs a part of the suite under libfaketime, which moves it for subprocesses
-(`propdesk run`, PostgreSQL) too.
+`.ci/run` also runs the time-heavy part of the suite with the whole run's clock moved 400 days
+(PROPDESK_TEST_MOVE_CLOCK_DAYS, see tests/conftest.py), subprocesses included.
 """
 
 from __future__ import annotations
