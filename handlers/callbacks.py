@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.i18n import Translate
-from handlers.labels import N_, category_label
+from handlers.labels import N_, category_label, phone_label
 from handlers.menu import show_menu
 from handlers.messages import Button
 from handlers.notify import queue_for_people, queue_for_person
@@ -176,7 +176,7 @@ def _take(turn: Turn, callback: Callback, version: int) -> None:
     lines = [
         _("You took the callback for {summary}.").format(summary=_summary(_, callback)),
         _("Owner: {name}").format(name=one_line(order.owner.name)),
-        _("Contact phone: {phone}").format(phone=order.contact_phone),
+        _("Contact phone: {phone}").format(phone=phone_label(order.contact_phone)),
         _("Problem: {text}").format(text=field_text(order.description, 300)),
         _("After the call, record how satisfied the owner is:"),
     ]

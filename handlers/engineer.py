@@ -102,10 +102,14 @@ def _tell_engineer(turn: Turn, order: Order, action: OrderAction) -> None:
             )
         )
         return
+    you = {  # the engineer reads about himself in the second person (issue 11.10)
+        OrderAction.DEPART: _("{number}: you are on your way. What next?"),
+        OrderAction.ARRIVE: _("{number}: you are on site. What next?"),
+        OrderAction.NOT_HOME: _("{number}: the owner was told nobody was home. What next?"),
+    }.get(action)
+    text = you or _("{number}: {status}. What next?")
     turn.say(
-        _("{number}: {status}. What next?").format(
-            number=order.number, status=status_label(_, order.status)
-        ),
+        text.format(number=order.number, status=status_label(_, order.status)),
         work_buttons(_, order),
     )
 

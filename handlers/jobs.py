@@ -6,7 +6,14 @@ from sqlalchemy.orm import Session
 
 from handlers.desk import Desk
 from handlers.i18n import Translate, translator
-from handlers.labels import DEPARTMENT_LABELS, N_, category_label, money, window_label
+from handlers.labels import (
+    DEPARTMENT_LABELS,
+    N_,
+    category_label,
+    money,
+    phone_label,
+    window_label,
+)
 from handlers.messages import Button, Outbound
 from handlers.notify import notify_person
 from handlers.owner_text import field_text, one_line
@@ -87,11 +94,15 @@ def card_text(desk: Desk, order: Order, language: str) -> str:
     """What the staff group sees: never the owner's name or phone."""
     _ = translator(language)
     room = order.unit.code if order.unit is not None else "-"
-    where = _("inside the home") if order.location == "home" else _("public area")
+    if order.location == "home":
+        place = _("Room: {room} ({where})").format(room=room, where=_("inside the home"))
+    else:  # the reporter's building, never their flat: an engineer must not go there
+        building = "-".join(room.split("-")[:2]) if room != "-" else room
+        place = _("Where: public area near {building}").format(building=building)
     return "\n".join(
         [
             _title(_, order),
-            _("Room: {room} ({where})").format(room=room, where=where),
+            place,
             _("Category: {category}").format(category=category_label(_, order.category)),
             _("Problem: {text}").format(text=field_text(order.description, 500)),
             _("When: {when}").format(when=_when(_, desk, order, language)),
@@ -211,7 +222,7 @@ def _job_details(_: Translate, turn: Turn, order: Order, language: str, heading:
         [
             heading,
             _("Owner: {name}").format(name=one_line(owner.name)),
-            _("Contact phone: {phone}").format(phone=order.contact_phone),
+            _("Contact phone: {phone}").format(phone=phone_label(order.contact_phone)),
             card_text(turn.desk, order, language).split("\n", 1)[1],
         ]
     )

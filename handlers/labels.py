@@ -81,7 +81,7 @@ EVENT_LABELS: dict[str, str] = {
 
 
 UNIT_LABELS: dict[str, str] = {
-    "个": N_("each"),
+    "个": N_("item"),  # "¥30.00 per item" (not "per each", issue 11.10)
     "台": N_("unit"),
     "块": N_("piece"),
     "套": N_("set"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from handlers.board import BOARD_ROLES
 from handlers.complaints.common import STATUS_LABELS as COMPLAINT_STATUS
-from handlers.finance import METHOD_LABELS
+from handlers.finance import METHOD_LABELS, RECORDERS, VIEWERS
 from handlers.i18n import translator
 from handlers.labels import category_label, event_label, money, status_label, window_label
 from handlers.messages import Button
@@ -11,24 +12,58 @@ from handlers.owner_text import field_text
 from handlers.turn import Turn, parse_id
 from store.complaints.records import complaints_of
 from store.orders import order_of_owner, orders_of
-from store.people import has_home
+from store.people import has_home, roles_of
+
+COMPLAINT_STAFF = frozenset({"agent", "butler", "supervisor", "manager"})  # /complaints
 
 
 def show_menu(turn: Turn) -> None:
-    """Offer only what works: repair, my requests, language, help."""
+    """Offer only what works: repair, my requests, language, help; staff see what their roles
+    allow (issue 11.10), and the owner's part only if they also own a home."""
     _ = turn._
-    turn.say(
-        _("What can I do for you?"),
-        [
+    roles = roles_of(turn.session, turn.person.id) if turn.person is not None else set()
+    owner = not roles or (turn.person is not None and has_home(turn.person))
+    rows: list[list[Button]] = []
+    if owner:
+        rows += [
             [_repair_or_home(turn)],
             [turn.global_button(_("📣 Complaint / suggestion"), "complaint")],
             [turn.global_button(_("📋 My requests"), "requests")],
-            [
-                turn.global_button(_("🌐 Language"), "language"),
-                turn.global_button(_("❓ Help"), "help"),
-            ],
-        ],
+        ]
+    rows += _staff_rows(turn, roles)
+    if not owner:
+        rows.append([_repair_or_home(turn)])  # "🏠 Register my home"
+    rows.append(
+        [turn.global_button(_("🌐 Language"), "language"), turn.global_button(_("❓ Help"), "help")]
     )
+    text = _("What can I do for you?")
+    commands = staff_commands(roles)
+    if commands:
+        text += "\n" + _("Staff commands: {commands}").format(commands=commands)
+    turn.say(text, rows)
+
+
+def staff_commands(roles: set[str]) -> str:
+    """The staff commands a person's roles allow, e.g. "/board /arrears /paid"."""
+    allowed = [
+        ("/board", BOARD_ROLES),
+        ("/arrears", VIEWERS),
+        ("/paid", RECORDERS),
+        ("/complaints", COMPLAINT_STAFF),
+    ]
+    return " ".join(command for command, who in allowed if roles & who)
+
+
+def _staff_rows(turn: Turn, roles: set[str]) -> list[list[Button]]:
+    _ = turn._
+    rows: list[list[Button]] = []
+    if roles & BOARD_ROLES:
+        rows.append([turn.global_button(_("📊 Board"), "board")])
+    if roles & VIEWERS:
+        rows.append([turn.global_button(_("💰 Arrears"), "arrears")])
+    if roles & COMPLAINT_STAFF:
+        rows.append([turn.global_button(_("📣 Open complaints"), "cmplist")])
+    return rows
 
 
 def _repair_or_home(turn: Turn) -> Button:

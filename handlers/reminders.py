@@ -4,7 +4,7 @@ bill is paid; after the last one customer service asks why."""
 from __future__ import annotations
 
 from handlers.i18n import Translate
-from handlers.labels import category_label, money
+from handlers.labels import category_label, money, phone_label
 from handlers.messages import Button
 from handlers.notify import queue_for_people, queue_for_person
 from handlers.owner_text import one_line
@@ -65,7 +65,7 @@ def follow_up(due: Due) -> None:
             amount=money(outstanding),
             count=bill.reminders_sent,
             name=one_line(owner.name),
-            phone=order.contact_phone,
+            phone=phone_label(order.contact_phone),
         )
         return text, [[Button(_("📋 Arrears list"), encode_button(GLOBAL, "arrears"))]]
 

@@ -248,6 +248,10 @@ def _global_press(turn: Turn, press: Press) -> None:
         approvals.decide(turn, press.arg, press.action == "approve")
     elif press.action == "arrears":
         finance.show_arrears(turn)
+    elif press.action == "board":  # the staff menu (issue 11.10)
+        board.show_board(turn)
+    elif press.action == "cmplist":
+        complaints.show_list(turn)
     elif press.action == "paybill":
         finance.ask_method(turn, press.arg)
     elif press.action == "paymethod":

@@ -56,15 +56,15 @@ async def test_paid_repair_from_claim_to_rating(
     number = load_number(bot)
     wang = await claimed_by(fake_tg, bot, WANG, number)
     details = [m for m in fake_tg.sent(WANG.id) if number in (m.get("text") or "")][-1]
-    assert "张伟" in details["text"] and "+8613812345678" in details["text"]
+    assert "张伟" in details["text"] and "138 1234 5678" in details["text"]  # tappable
     assert wang.buttons(details) == ["🚗 On my way", "📍 Arrived", "↩ Release"]
 
     replies = await wang.press("On my way")
-    assert wang.texts(replies) == [f"{number}: Engineer on the way. What next?"]
+    assert wang.texts(replies) == [f"{number}: you are on your way. What next?"]
     assert wang.buttons(replies[0]) == ["📍 Arrived", "🚪 Owner not home", "↩ Release"]
     assert any("Wang" in t and number in t for t in told(zhang))
     replies = await wang.press("Arrived")
-    assert wang.texts(replies) == [f"{number}: Engineer on site. What next?"]
+    assert wang.texts(replies) == [f"{number}: you are on site. What next?"]
     assert wang.buttons(replies[0]) == ["🚪 Owner not home", "✅ Done", "↩ Release", "🧰 Materials"]
     replies = await wang.press("Done")
     assert wang.texts(replies) == [f"How was the fee of ¥30.00 for {number} settled?"]

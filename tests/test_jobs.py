@@ -64,7 +64,8 @@ async def test_card_claim_and_notifications(fake_tg: FakeTelegram, bot: Bot, ali
     assert len(cards) == 1
     card = cards[0]["text"]
     # the group reads the desk's default language (zh)
-    assert "1-1-101" in card and "紧急" in card and "照片：1" in card
+    assert "1-1 附近的公共区域" in card and "1-1-101" not in card  # issue 11.10
+    assert "紧急" in card and "照片：1" in card
     assert "Li Na" not in card and "13900001111" not in card and "1111" not in card
 
     wang = await join(fake_tg, bot, TgUser(3101, "Wang", "en"), "engineer", "engineering")
@@ -76,7 +77,7 @@ async def test_card_claim_and_notifications(fake_tg: FakeTelegram, bot: Bot, ali
 
     private = fake_tg.sent(3101)
     details = [m for m in private if number in (m.get("text") or "")][-1]["text"]
-    assert "Li Na" in details and "+8613900001111" in details
+    assert "Li Na" in details and "139 0000 1111" in details
     assert any(m.get("photo") or m.get("method") == "sendPhoto" for m in private) or any(
         c.method == "sendPhoto" for c in fake_tg.calls_of("sendPhoto")
     )

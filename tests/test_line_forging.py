@@ -23,7 +23,7 @@ def desk_lines(language: str) -> list[str]:
     for this order (another room, a free price, five photos, someone else's claim...)."""
     _ = translator(language)
     return [
-        _("Room: {room} ({where})").format(room="9-9-999", where=_("public area")),
+        _("Where: public area near {building}").format(building="9-9"),
         _("Price: {price}").format(price=_("{amount}, agreed by the owner").format(amount="¥0.00")),
         _("Photos: {count}").format(count=5),
         _("✅ Taken by {name} at {time}").format(name="Mallory", time="09:00"),

@@ -61,7 +61,7 @@ async def test_five_reminders_then_follow_up(
     clock.advance(timedelta(days=3))
     await sweep(bot)
     ask = said_to(fake_tg, agent.chat_id, "ask why", number)
-    assert len(ask) == 1 and "+8613812345678" in ask[0] and "5 reminders" in ask[0]
+    assert len(ask) == 1 and "138 1234 5678" in ask[0] and "5 reminders" in ask[0]
     assert bill_state(bot, number) == ("unpaid", 5, True)
     clock.advance(timedelta(days=30))
     assert await sweep(bot) == {}

@@ -178,7 +178,7 @@ async def test_two_claims_first_wins_every_card_updated(fake_tg: FakeTelegram, d
     private = [m for m in winner.received() if number in m["text"] and "详细信息" in m["text"]]
     assert len(private) == 1
     details = private[0]
-    assert "+8613900001111" in details["text"] and "Li Na" in details["text"]
+    assert "139 0000 1111" in details["text"] and "Li Na" in details["text"]
     assert any("|depart|" in key for _label, key in details["buttons"])  # 🚗 出发了
     assert any(
         f"{winner_name} has taken your request" in t for t in fake_tg.messages_to(alice.chat_id)
