@@ -56,6 +56,22 @@ def run_timer(
     timer = begin_run(session, timer_id, now)
     if timer is None:
         return "skipped"
+    return run_begun(session, desk, effects, timer, now, prepared)
+
+
+def run_begun(
+    session: Session,
+    desk: Desk,
+    effects: Mapping[str, TimerEffect],
+    timer: Timer,
+    now: datetime,
+    prepared: Any = None,
+    *,
+    flush: bool = True,
+) -> str:
+    """The effect of a timer already marked done in this transaction (`begin_run(s)`): "ran",
+    "deferred" or "unknown", as `run_timer`. Without `flush`, its writes go with the next
+    flush (a batch's: one multi-row insert instead of one per timer)."""
     effect = effects.get(kind_family(timer.kind))
     if effect is None:
         timer.status, timer.last_error = "failed", f"no effect for kind {timer.kind!r}"
@@ -64,5 +80,6 @@ def run_timer(
         defer(session, timer, desk.timers.owner_time(now))
         return "deferred"
     effect.run(Due(session, desk, timer, now, prepared))
-    session.flush()
+    if flush:
+        session.flush()
     return "ran"

@@ -103,6 +103,42 @@ def begin_run(session: Session, timer_id: int, now: datetime) -> Timer | None:
     return session.get(Timer, timer_id, populate_existing=True)
 
 
+def begin_runs(session: Session, timer_ids: Sequence[int], now: datetime) -> list[Timer]:
+    """`begin_run` for a batch in one statement: marks done those still pending and due (their
+    rows stay locked until this transaction ends) and returns them, in the order given."""
+    if not timer_ids:
+        return []
+    begun = set(
+        session.scalars(
+            update(Timer)
+            .where(Timer.id.in_(timer_ids), Timer.status == "pending", Timer.due_at <= now)
+            .values(status="done", done_at=now, lease_until=None, attempts=Timer.attempts + 1)
+            .returning(Timer.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not begun:
+        return []
+    loaded = session.scalars(
+        select(Timer).where(Timer.id.in_(begun)).execution_options(populate_existing=True)
+    )
+    by_id = {timer.id: timer for timer in loaded}
+    return [by_id[i] for i in timer_ids if i in by_id]
+
+
+def fail_run(session: Session, timer_id: int, now: datetime, error: str) -> str:
+    """A timer begun in this transaction whose effect raised (its writes taken back by a
+    SAVEPOINT): pending again with backoff, or given up after MAX_ATTEMPTS; its attempt was
+    counted when it began."""
+    timer = session.get(Timer, timer_id, populate_existing=True)
+    if timer is None or timer.status != "done":
+        return "gone"
+    timer.status, timer.done_at = "pending", None
+    _back_off(timer, now, error)
+    session.flush()
+    return timer.status
+
+
 def defer(session: Session, timer: Timer, until: datetime) -> None:
     """Put a timer back to wait until `until` (e.g. an owner message in quiet hours)."""
     timer.status, timer.done_at, timer.due_at = "pending", None, until
@@ -112,18 +148,23 @@ def defer(session: Session, timer: Timer, until: datetime) -> None:
 
 def record_failure(session: Session, timer_id: int, now: datetime, error: str) -> str:
     """After an effect raised: retry later with backoff, or give up after MAX_ATTEMPTS."""
-    timer = session.get(Timer, timer_id, with_for_update=True)
+    # read afresh: in a batch the timer was loaded (and marked done) in a rolled-back SAVEPOINT
+    timer = session.get(Timer, timer_id, with_for_update=True, populate_existing=True)
     if timer is None or timer.status != "pending":
         return "gone"
     timer.attempts += 1
+    _back_off(timer, now, error)
+    session.flush()
+    return timer.status
+
+
+def _back_off(timer: Timer, now: datetime, error: str) -> None:
     timer.last_error = error[:500]
     timer.lease_until = None
     if timer.attempts >= MAX_ATTEMPTS:
         timer.status, timer.done_at = "failed", now
     else:
         timer.due_at = now + timedelta(seconds=30 * 2 ** (timer.attempts - 1))
-    session.flush()
-    return timer.status
 
 
 def _rowcount(result: object) -> int:

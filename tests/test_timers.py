@@ -45,10 +45,18 @@ def _explode(due: Due) -> None:
     raise RuntimeError("boom")
 
 
+def _write_then_explode(due: Due) -> None:
+    """Writes its outbox row, then fails: the row must not stay."""
+    _record(due)
+    due.session.flush()
+    raise RuntimeError("half done")
+
+
 EFFECTS = {
     "ping": TimerEffect(_record),
     "owner_ping": TimerEffect(_record, owner_facing=True),
     "boom": TimerEffect(_explode),
+    "half": TimerEffect(_write_then_explode),
 }
 
 
@@ -147,6 +155,34 @@ def test_a_failing_effect_rolls_back_and_retries_with_backoff(db_url: str) -> No
         assert timer is not None
         assert timer.status == "failed" and "boom" in (timer.last_error or "")
     assert _runs(db) == []
+    db.dispose()
+
+
+def test_one_bad_timer_in_a_batch_fails_alone(db_url: str) -> None:
+    """A batch runs in one transaction with a SAVEPOINT per timer: a failing effect's own
+    writes are taken back and it is retried with backoff, while its neighbours in the same
+    batch run exactly once and stay done."""
+    db, clock, sweeper = _setup(db_url)
+    good = [_add(db, "ping", subject, T0) for subject in (1, 2)]
+    half = _add(db, "half", 3, T0)
+    good.append(_add(db, "ping", 4, T0))
+    boom = _add(db, "boom", 5, T0)
+    assert sweeper.sweep().counts == {"ran": 3, "failed": 2}
+    assert _runs(db) == ["1", "2", "4"]  # nothing of the half-done effect
+    with db.unit_of_work() as uow:
+        for timer_id in good:
+            timer = uow.session.get(Timer, timer_id)
+            assert timer is not None and timer.status == "done" and timer.attempts == 1
+        for timer_id, error in ((half, "half done"), (boom, "boom")):
+            timer = uow.session.get(Timer, timer_id)
+            assert timer is not None and timer.status == "pending"
+            assert timer.attempts == 1 and error in (timer.last_error or "")
+            assert timer.lease_until is None
+            assert timer.due_at == T0 + timedelta(seconds=30)  # the first backoff
+    assert sweeper.sweep().counts == {}  # backing off; the good ones never run again
+    clock.now += timedelta(minutes=1)
+    assert sweeper.sweep().counts == {"failed": 2}
+    assert _runs(db) == ["1", "2", "4"]
     db.dispose()
 
 
