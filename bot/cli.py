@@ -33,6 +33,7 @@ or put TELEGRAM_BOT_TOKEN=... in a .env file here, and start again."""
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `propdesk` console command."""
     parser = _parser()
+    _describe(parser)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
@@ -65,6 +66,17 @@ def _database_problem(exc: Exception) -> str:
         f"cannot use the database {where}: {first}. Check that the server is running and "
         "PROPDESK_DATABASE_URL is right."
     )
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Every command's --help starts with the one line its parent lists (issue 11.17)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for listed in action._choices_actions:
+                child = action.choices[listed.dest]
+                if child.description is None and listed.help:
+                    child.description = listed.help[:1].upper() + listed.help[1:] + "."
+                _describe(child)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,7 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     add_sandbox_parser(sub)
     order = sub.add_parser("order", help="work orders")
     order_sub = order.add_subparsers(title="order commands")
-    show = order_sub.add_parser("show", help="print an order and its whole history (R50)")
+    show = order_sub.add_parser(
+        "show", help="print an order and its whole history: who did what, when, for how much"
+    )
     show.add_argument("number", help="the order number, e.g. R-20261122-0007")
     show.set_defaults(func=_order_show)
     _report_parsers(sub)
@@ -390,8 +404,20 @@ def _prices_import(args: argparse.Namespace) -> int:
     return _import(args.file, import_prices, "price items")
 
 
+DEPARTMENT_ROLES = frozenset({"engineer", "cleaner", "gardener", "supervisor"})
+
+
 def _staff_invite(args: argparse.Namespace) -> int:
     from store.staff import create_invite
+
+    if args.department is not None and args.role not in DEPARTMENT_ROLES:
+        print(
+            f"a {args.role} has no department: leave out --department {args.department}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.department is None and args.role in DEPARTMENT_ROLES:
+        print(f"no --department: this {args.role} works for all departments", file=sys.stderr)
 
     services = bootstrap()
     try:
@@ -475,7 +501,7 @@ def _order_show(args: argparse.Namespace) -> int:
     services = bootstrap()
     try:
         with services.db.unit_of_work() as uow:
-            lines = order_history(uow.session, args.number.strip(), services.desk.timezone)
+            lines = order_history(uow.session, args.number.strip().upper(), services.desk.timezone)
     finally:
         services.close()
     if lines is None:
@@ -547,12 +573,12 @@ def _local(services: Services, moment: object) -> str:
 def _report_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = sub.add_parser("report", help="managers' reports: daily digest, monthly workbook")
     report_sub = report.add_subparsers(title="report commands")
-    daily = report_sub.add_parser("daily", help="print the daily digest of a local day (R52)")
+    daily = report_sub.add_parser("daily", help="print the daily digest of a local day")
     daily.add_argument("--date", help="the local day, YYYY-MM-DD (default: yesterday)")
     daily.add_argument("--chart", type=Path, help="also write the digest's chart to this PNG")
     daily.add_argument("--language", choices=("zh", "en"), help="default: the desk's language")
     daily.set_defaults(func=_report_daily)
-    monthly = report_sub.add_parser("monthly", help="write the monthly report workbook (R51)")
+    monthly = report_sub.add_parser("monthly", help="write the monthly report workbook")
     monthly.add_argument("--month", required=True, help="the local month, YYYY-MM")
     monthly.add_argument("--xlsx", type=Path, required=True, help="the workbook to write")
     monthly.add_argument("--language", choices=("zh", "en"), help="default: the desk's language")
@@ -576,6 +602,12 @@ def _report_daily(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"not a date (YYYY-MM-DD): {args.date}", file=sys.stderr)
             return EXIT_FAILED
+    if args.chart is not None and args.chart.suffix.lower() != ".png":
+        print(
+            f"{args.chart}: the chart is a PNG image; give a file name ending in .png",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     services = bootstrap()
     try:
         tz = services.desk.timezone
@@ -632,6 +664,9 @@ def _report_monthly(args: argparse.Namespace) -> int:
     finally:
         services.close()
     c = s.compliance
+    today = services.clock().astimezone(services.desk.timezone)
+    if s.month > f"{today:%Y-%m}":
+        print(f"{s.month} has not begun yet: the workbook is empty", file=sys.stderr)
 
     def rate(share: float | None) -> str:
         return "-" if share is None else f"{share:.0%}"
