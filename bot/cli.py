@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     try:
+        _say_default_database(args)
         return int(args.func(args))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -49,6 +50,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OperationalError, InterfaceError) as exc:  # the database cannot be reached or used
         print(_database_problem(exc), file=sys.stderr)
         return EXIT_CONFIG
+
+
+def _say_default_database(args: argparse.Namespace) -> None:
+    """Name the database on stderr when none is configured (issue 11.14): the default one in
+    the installation's var/, wherever the command is run from."""
+    from bot.config import default_database_url
+
+    if args.func.__module__ != __name__:  # e.g. the sandbox: its own database
+        return
+    default = default_database_url()
+    if load_settings().database_url == default:
+        where = default.removeprefix("sqlite:///")
+        print(
+            f"database: {where} (the default; set PROPDESK_DATABASE_URL to choose)",
+            file=sys.stderr,
+        )
 
 
 def _database_problem(exc: Exception) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -13,7 +15,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from scheduler.plan import ReportTimes
 from store.promises import TimerPolicy
 
-DEFAULT_DB = "sqlite:///var/propdesk.db"
+#: the installation's own data folder (var/ beside bot/), unless PROPDESK_DATA_DIR names
+#: another: the default database is resolved there, never in the working directory, so a
+#: command run from another folder does not create an empty database of its own (issue 11.14)
+DATA_DIR = Path(__file__).resolve().parent.parent / "var"
+
+
+def default_database_url() -> str:
+    """The SQLite database used when PROPDESK_DATABASE_URL is not set: an absolute path."""
+    folder = Path(os.environ.get("PROPDESK_DATA_DIR") or DATA_DIR).expanduser().resolve()
+    return f"sqlite:///{folder / 'propdesk.db'}"
+
+
+DEFAULT_DB = default_database_url()  # as resolved when the process started
 
 
 # settings with a format of their own, each checked by the function that reads it (PARSERS)
@@ -38,7 +52,7 @@ class Settings(BaseSettings):
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
-    database_url: str = DEFAULT_DB
+    database_url: str = Field(default_factory=default_database_url)
     timezone: str = "Asia/Shanghai"
     default_language: str = "zh"
     staff_group_chat_id: str = ""
