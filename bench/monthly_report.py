@@ -272,8 +272,8 @@ def _measure(work: Callable[[], Any], trace: bool) -> tuple[float, int, Any]:
     return elapsed, peak, result
 
 
-def run(url: str, size: int, workdir: Path) -> None:
-    """Fill a fresh database with `size` orders and time the reports."""
+def run(url: str, size: int, workdir: Path) -> dict[str, Any]:
+    """Fill a fresh database with `size` orders, time the reports and return the figures."""
     migrate.upgrade(url)
     db = Database(url, system_clock)
     try:
@@ -307,6 +307,7 @@ def run(url: str, size: int, workdir: Path) -> None:
 
         rss_before = _rss_mb()
         seconds, _, summary = _measure(monthly, trace=False)
+        monthly_seconds = seconds
         rss_after = _rss_mb()
         traced_seconds, peak, _ = _measure(monthly, trace=True)
         print(
@@ -324,6 +325,13 @@ def run(url: str, size: int, workdir: Path) -> None:
             f"daily digest (figures + text + chart): {seconds:.2f} s ({traced_seconds:.2f} s "
             f"under tracemalloc), peak {peak / 2**20:.1f} MiB, chart {len(png) / 1024:.0f} KiB"
         )
+        return {
+            "orders": size,
+            "monthly_s": monthly_seconds,
+            "orders_in_month": summary.orders,
+            "daily_s": seconds,
+            "ok": summary.orders > 0 and xlsx.stat().st_size > 0 and png[:4] == b"\x89PNG",
+        }
     finally:
         db.dispose()
 

@@ -65,8 +65,10 @@ async def _owner(fake: FakeTelegram, user: TgUser, rounds: int, timeout: float) 
     return took
 
 
-async def storm(url: str, owners: int, rounds: int, cards: int, timeout: float) -> None:
-    """Run the storm once and print the figures."""
+async def storm(
+    url: str, owners: int, rounds: int, cards: int, timeout: float
+) -> dict[str, float | int | bool | None]:
+    """Run the storm once, print the figures and return them."""
     with FakeTelegram() as fake:
         bot = await start_bot(fake, url, FakeClock(MONDAY_MORNING), **LIMITS)
         try:
@@ -100,6 +102,18 @@ async def storm(url: str, owners: int, rounds: int, cards: int, timeout: float) 
         print(f"  reply p99     {p[98]:.2f} s")
         print(f"  reply max     {max(done):.2f} s")
     print(f"  run           {elapsed:.1f} s; cards in the group meanwhile: {group}")
+    return {
+        "owners": owners,
+        "rounds": rounds,
+        "cards": cards,
+        "answered": len(done),
+        "p50_s": p[49] if done else None,
+        "p99_s": p[98] if done else None,
+        "max_s": max(done) if done else None,
+        "run_s": elapsed,
+        "cards_meanwhile": group,
+        "ok": len(done) == len(took),  # every owner answered, none lost
+    }
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, distinct, func, insert, select, text
 
 from handlers.desk import Desk
 from handlers.timed import Due, TimerEffect
@@ -39,20 +39,20 @@ def _effect(due: Due) -> None:
     )
 
 
-def _fill(db: Database, pending: int) -> None:
-    """`pending` timers due next week and DUE timers due now, in chunks."""
+def _fill(db: Database, pending: int, due: int = DUE) -> None:
+    """`pending` timers due next week and `due` timers due now, in chunks."""
     later = NOW + timedelta(days=7)
     with db.unit_of_work() as uow:
         uow.session.execute(delete(Timer))
         uow.session.execute(delete(OutboxMessage))
         uow.commit()
-    total = pending + DUE
+    total = pending + due
     for start in range(0, total, CHUNK):
         rows = [
             {
                 "kind": "bench",
                 "subject_id": i,
-                "due_at": NOW - timedelta(seconds=1) if i < DUE else later,
+                "due_at": NOW - timedelta(seconds=1) if i < due else later,
                 "status": "pending",
                 "attempts": 0,
                 "data": {},
@@ -73,6 +73,42 @@ def _fill(db: Database, pending: int) -> None:
     print(file=sys.stderr)
 
 
+def measure(url: str, sizes: list[int], due: int = DUE) -> list[dict[str, float | int | bool]]:
+    """One sweep of `due` timers among each size of pending ones; the figures per size, with
+    a self-check: every due timer ran exactly once (one outbox row each), none early."""
+    migrate.upgrade(url)
+    db = Database(url, system_clock)
+    desk = Desk(clock=lambda: NOW)
+    sweeper = TimerSweeper(db, desk, {"bench": TimerEffect(_effect)}, batch=100)
+    figures: list[dict[str, float | int | bool]] = []
+    try:
+        for size in sizes:
+            _fill(db, size, due)
+            started = time.perf_counter()
+            result = sweeper.sweep()
+            elapsed = time.perf_counter() - started
+            idle_started = time.perf_counter()
+            sweeper.sweep()  # nothing due: the cost of an idle sweep
+            idle = time.perf_counter() - idle_started
+            with db.unit_of_work() as uow:
+                rows = uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+                chats = uow.session.scalar(select(func.count(distinct(OutboxMessage.chat_id))))
+            figures.append(
+                {
+                    "pending": size,
+                    "due": due,
+                    "ran": result.ran,
+                    "sweep_s": elapsed,
+                    "ms_per_timer": elapsed / max(result.ran, 1) * 1000,
+                    "idle_sweep_ms": idle * 1000,
+                    "ok": result.ran == due and rows == due and chats == due,
+                }
+            )
+    finally:
+        db.dispose()
+    return figures
+
+
 def main() -> int:
     """Run the benchmark and print one line per size."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -81,26 +117,17 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        migrate.upgrade(url)
-        db = Database(url, system_clock)
-        desk = Desk(clock=lambda: NOW)
-        sweeper = TimerSweeper(db, desk, {"bench": TimerEffect(_effect)}, batch=100)
-        print(f"database: {db.engine.dialect.name}; {DUE} due per sweep")
+        print(f"database: {url.split(':', 1)[0]}; {DUE} due per sweep")
+        ok = True
         for size in (int(s) for s in args.sizes.split(",")):
-            _fill(db, size)
-            started = time.perf_counter()
-            result = sweeper.sweep()
-            elapsed = time.perf_counter() - started
-            empty_started = time.perf_counter()
-            sweeper.sweep()  # nothing due: the cost of an idle sweep
-            idle = time.perf_counter() - empty_started
+            (f,) = measure(url, [size])
+            ok = ok and bool(f["ok"])
             print(
-                f"pending {size:>9,}: sweep of {result.ran} due timers {elapsed:6.2f} s "
-                f"({elapsed / max(result.ran, 1) * 1000:.2f} ms per timer), "
-                f"idle sweep {idle * 1000:.1f} ms"
+                f"pending {size:>9,}: sweep of {f['ran']} due timers {f['sweep_s']:6.2f} s "
+                f"({f['ms_per_timer']:.2f} ms per timer), "
+                f"idle sweep {f['idle_sweep_ms']:.1f} ms{'' if f['ok'] else '  SELF-CHECK FAILED'}"
             )
-        db.dispose()
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

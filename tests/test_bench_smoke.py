@@ -1,0 +1,41 @@
+"""`python -m bench` at its smoke size runs and its self-checks hold (issue 15.5), so the
+benchmark command never rots. Figures are printed, never asserted: no timing here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_smoke_runs_and_checks_itself(db_url: str, tmp_path: Path) -> None:
+    """Every benchmark runs at the smoke size; every owner answered, every due timer ran once,
+    the report holds the month's orders; a table is printed and the JSON written."""
+    out = tmp_path / "bench.json"
+    args = [sys.executable, "-m", "bench", "--size", "smoke", "--json", str(out)]
+    if not db_url.startswith("sqlite"):
+        args += ["--url", db_url]  # storm, timers and reports on this PostgreSQL database
+    proc = subprocess.run(
+        args,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "all self-checks hold" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["ok"] is True
+    assert {"turns", "storm", "timers", "reports"} <= result.keys()
+    turns = result["turns"]["figures"]
+    assert turns["answered"] == turns["updates"] == 3 * 2
+    assert result["storm"]["figures"]["answered"] == 3
+    (timers,) = result["timers"]["figures"]
+    assert timers["ran"] == timers["due"] == 50 and timers["ok"]
+    (reports,) = result["reports"]["figures"]
+    assert reports["orders_in_month"] > 0 and reports["ok"]
