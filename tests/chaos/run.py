@@ -14,9 +14,11 @@ tests/chaos (smoke size, in CI) and bench/chaos.py (bigger, by hand).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,6 +122,8 @@ class Result:
     reposts: int = 0  # "still waiting" timers that ran
     injected: str = ""
     errors: int = 0  # tracebacks in the bot's log
+    exits: int = 0  # the bot stopped by itself (e.g. refused to start) and was restarted
+    storage_errors: int = 0  # log lines naming a full disk or a read-only database
     chats: dict[int, list[str]] = field(default_factory=dict, repr=False)
 
 
@@ -167,6 +171,7 @@ class Desk:
         self.workdir, self.log = workdir, log
         self.proc: subprocess.Popen[bytes] | None = None
         self.kills = 0
+        self.exits = 0  # times it stopped by itself and was started again
 
     def start(self) -> None:
         """Start the bot (its own session, so a kill takes the whole group)."""
@@ -179,6 +184,15 @@ class Desk:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    async def keep_running(self) -> None:
+        """Start the bot again when it exits on its own (as systemd's Restart=always would,
+        e.g. after refusing to start on a full or read-only disk)."""
+        while True:
+            await asyncio.sleep(1.0)
+            if self.proc is not None and self.proc.poll() is not None:
+                self.exits += 1
+                self.start()
 
     def kill(self) -> None:
         """SIGKILL the bot's process group, then start it again."""
@@ -273,6 +287,55 @@ class Walker:
         return True
 
 
+class Storage:
+    """A real full disk for SQLite: the database on a small tmpfs of its own, filled up (a
+    filler file written to ENOSPC) for `seconds`, `after` seconds into the run, then emptied.
+    Needs mount(2) (root, or a container allowed to mount); see `mountable`. (A read-only
+    remount is refused while the bot holds the file open, so read-only is tested at the
+    database layer in tests/test_read_only_database.py.)"""
+
+    def __init__(self, folder: Path, after: float, seconds: float) -> None:
+        self.folder, self.after, self.seconds = folder, after, seconds
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(folder)], check=True)
+
+    @property
+    def url(self) -> str:
+        """The database on this file system."""
+        return f"sqlite:///{self.folder / 'desk.db'}"
+
+    async def window(self) -> None:
+        """Wait `after` s, fill the file system, wait `seconds` s, free it again."""
+        await asyncio.sleep(self.after)
+        filler = self.folder / "filler"
+        with filler.open("wb") as out, contextlib.suppress(OSError):
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        try:
+            await asyncio.sleep(self.seconds)
+        finally:
+            filler.unlink()
+
+    def close(self) -> None:
+        """Unmount (the database goes with it)."""
+        subprocess.run(["umount", "-l", str(self.folder)], check=False)
+
+
+def mountable(folder: Path) -> bool:
+    """Whether this process may mount a tmpfs (root in a container that allows it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True
+    )
+    if done.returncode != 0:
+        return False
+    subprocess.run(["umount", str(folder)], check=False)
+    return True
+
+
 def prepare(url: str) -> None:
     """A fresh schema with the example estate's homes and price list."""
     migrate.upgrade(url)
@@ -293,6 +356,7 @@ async def run(
     owners: int,
     *,
     kill_every: tuple[float, float] | None = None,
+    storage: Storage | None = None,
     min_kills: int = 0,
     too_many: float = 0.0,
     server_error: float = 0.0,
@@ -311,12 +375,20 @@ async def run(
     with fake:
         desk = Desk(url, fake, workdir, log)
         desk.start()
+        await _up(fake, timeout=60)
+        keeper = asyncio.create_task(desk.keep_running())
         walks = [asyncio.create_task(Walker(fake, p, step_timeout).walk()) for p in people]
         try:
+            if storage is not None:
+                await storage.window()
             if kill_every is not None:
+                # the next kill comes 1-4 s after the bot is up again (it polls): counting from
+                # the restart would, on a busy machine, kill it mostly while it imports
                 while not all(w.done() for w in walks) or desk.kills < min_kills:
                     await asyncio.sleep(dice.uniform(*kill_every))
+                    polls = len(fake.calls_of("getUpdates"))
                     desk.kill()
+                    await _up(fake, timeout=60, after=polls)
             done = await asyncio.gather(*walks)
             result.stuck = sum(1 for ok in done if not ok)
             await _drained(url, timeout=60)
@@ -325,8 +397,10 @@ async def run(
         finally:
             for walk in walks:
                 walk.cancel()
+            keeper.cancel()
             desk.stop()
         result.kills = desk.kills
+        result.exits = desk.exits
         result.seconds = time.monotonic() - started
         result.injected = f"{fake.injected[429]}x429 {fake.injected[502]}x502"
         result.chats = {p.user.id: deliveries(fake, p.user.id) for p in people}
@@ -336,8 +410,22 @@ async def run(
             if str(c.params.get("chat_id")) == str(STAFF_GROUP)
         ]
     _check_database(url, people, group, result)
-    result.errors = log.read_text(encoding="utf-8", errors="replace").count("Traceback")
+    logged = log.read_text(encoding="utf-8", errors="replace")
+    result.errors = logged.count("Traceback")
+    result.storage_errors = sum(
+        1
+        for line in logged.splitlines()
+        if "disk is full" in line or "readonly database" in line or "read-only" in line
+    )
     return result
+
+
+async def _up(fake: FakeTelegram, timeout: float, after: int = 0) -> None:
+    """Wait until the bot polls (it is up and its database is open): a getUpdates call
+    beyond the first `after`."""
+    deadline = time.monotonic() + timeout
+    while len(fake.calls_of("getUpdates")) <= after and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 async def _drained(url: str, timeout: float) -> None:
@@ -407,13 +495,14 @@ def table(results: list[Result]) -> str:
     head = (
         f"{'run':<14}{'owners':>7}{'kills':>6}{'secs':>6}{'stuck':>6}{'1 order':>8}"
         f"{'expected':>9}{'lost':>5}{'dups':>5}{'reord':>6}{'reposts':>8}{'card+':>6}"
-        f"{'tracebacks':>11}  injected"
+        f"{'tracebacks':>11}{'storage':>8}{'exits':>6}  injected"
     )
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
             f"{r.name:<14}{r.owners:>7}{r.kills:>6}{r.seconds:>6.0f}{r.stuck:>6}"
             f"{r.orders_ok:>8}{r.expected:>9}{r.lost:>5}{r.duplicates:>5}{r.reordered:>6}"
-            f"{r.reposts:>8}{r.cards_extra:>6}{r.errors:>11}  {r.injected}"
+            f"{r.reposts:>8}{r.cards_extra:>6}{r.errors:>11}{r.storage_errors:>8}{r.exits:>6}"
+            f"  {r.injected}"
         )
     return "\n".join(lines)

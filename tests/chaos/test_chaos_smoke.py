@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.run import compare, run, table
+from tests.chaos.run import Storage, compare, mountable, run, table
 
 pytestmark = pytest.mark.chaos
 OWNERS = 3
@@ -43,3 +43,28 @@ async def test_kills_and_a_flaky_bot_api_lose_nothing(tmp_path: Path) -> None:
         assert result.cards_extra == 0, table(results)
     assert flaky.duplicates == 0, table(results)  # a refused send is not a delivery
     assert kills.duplicates <= 2 * kills.kills, table(results)  # at-least-once, bounded
+
+
+async def test_a_full_disk_loses_nothing(tmp_path: Path) -> None:
+    """The database on its own small tmpfs, full for 8 s while owners walk the intake:
+    afterwards everyone is answered, in order, once (issue 14.1). Needs permission to mount
+    (root here; skipped elsewhere)."""
+    if not mountable(tmp_path / "probe"):
+        pytest.skip("cannot mount a tmpfs here")
+    baseline = await run("fault-free", f"sqlite:///{tmp_path / 'base'}.db", tmp_path, OWNERS)
+    storage = Storage(tmp_path / "disk", after=2.0, seconds=8.0)
+    try:
+        full = await run("disk full 8s", storage.url, tmp_path, OWNERS, storage=storage)
+    finally:
+        storage.close()
+    results = [baseline, full]
+    for result in results:
+        compare(result, baseline)
+    print("\n" + table(results))
+    for result in results:
+        assert result.stuck == 0, table(results)
+        assert result.orders_ok == OWNERS, table(results)
+        assert result.lost == 0 and result.reordered == 0, table(results)
+        assert result.cards_extra == 0, table(results)
+    # a reply sent while its mark-sent could not be written goes out again: at-least-once
+    assert full.duplicates <= OWNERS, table(results)
