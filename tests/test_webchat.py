@@ -99,7 +99,7 @@ async def test_register_file_a_repair_and_the_engineer_claims_it(desk: Desk) -> 
     assert any(e["edit"] and e["id"] == card["id"] for e in claimed)  # the card shows who
     assert "王师傅" in group.seen[-1]["text"] or any("王师傅" in e["text"] for e in claimed)
     details = await engineer.replies()
-    assert any("13812345678" in e["text"] for e in details), WebPerson.texts(details)
+    assert any("138 1234 5678" in e["text"] for e in details), WebPerson.texts(details)
     (photo,) = [e["photo"] for e in details if e["photo"]]
     coming = await owner.replies()
     assert any("王师傅" in e["text"] for e in coming), WebPerson.texts(coming)

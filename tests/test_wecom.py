@@ -151,7 +151,7 @@ async def test_two_claims_first_wins_every_card_updated(fake_tg: FakeTelegram, d
     assert len({c.task_id for c in cards.values()}) == 1  # one message to the department
     card = cards["wanggong"]
     assert [text for text, _key in card.buttons] == ["🙋 接单", "👤 指派"]
-    assert "1-1-101" in card.text and "13900001111" not in card.title + card.text
+    assert "1-1 附近" in card.text and "13900001111" not in card.title + card.text
     mirrored = [c.body["text"]["content"] for c in fake.ok("webhook/send")]
     assert any(number in m for m in mirrored) and not any("13900001111" in m for m in mirrored)
 
@@ -372,7 +372,7 @@ async def test_supervisor_assigns_from_the_card(fake_tg: FakeTelegram, desk: Des
     with desk.bot.services.db.unit_of_work() as uow:
         holder = uow.session.get(Person, order.assignee_id)
         assert holder is not None and holder.name == "王工"
-    details = [m["text"] for m in wang.received() if "+8613900001111" in m["text"]]
+    details = [m["text"] for m in wang.received() if "139 0000 1111" in m["text"]]
     assert len(details) == 1
     copies = [c for c in desk.fake.cards if c.task_id == card.task_id]
     assert {c.userid for c in copies} == {"wanggong", "zhaozhuguan"}
@@ -675,7 +675,7 @@ async def test_board_and_reassign_by_typed_numbers(fake_tg: FakeTelegram, desk: 
     with desk.bot.services.db.unit_of_work() as uow:
         holder = uow.session.get(Person, order.assignee_id)
         assert holder is not None and holder.name == "李工"
-    assert any("+8613900001111" in m["text"] for m in li.received())
+    assert any("139 0000 1111" in m["text"] for m in li.received())
 
 
 async def _work_through(staff: WeComStaff, steps: tuple[str, ...]) -> None:
@@ -708,6 +708,6 @@ async def test_poor_rating_call_taken_by_an_agent_on_wecom(
     for agent in (sun, li):
         assert [m for m in agent.received() if number in m["text"] and m["buttons"]], agent.userid
     replies = await sun.press("接手")
-    assert "+8613900001111" in replies[-1]["text"] and "Li Na" in replies[-1]["text"]
+    assert "139 0000 1111" in replies[-1]["text"] and "Li Na" in replies[-1]["text"]
     replies = await li.press("接手")
     assert "孙客服" in replies[-1]["text"]
