@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from handlers.desk import Desk
 from handlers.i18n import pick_language, translator
@@ -33,6 +33,11 @@ def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> bool:
             write_outbox(uow, inbound.channel, turn.replies)
             uow.commit()
             return True
+    except OperationalError:
+        # the database cannot take writes now (disk full, read-only, gone, locked too long): no
+        # apology either -- it would mark the update handled. The transport leaves it
+        # unconfirmed, retries, and logs once per episode.
+        raise
     except Exception:
         log.exception("handling update %s failed", inbound.update_id)
         return _apologise(db, desk, inbound)

@@ -77,6 +77,8 @@ async def test_polling_does_not_confirm_what_was_not_committed(
         assert len(replies) == 1 and "service desk" in replies[0]
     assert len(_episodes(caplog)) == 1
     assert any("committed again" in r.getMessage() for r in caplog.records)
+    # one line per episode, not a traceback per try of every update (issue 14.1)
+    assert not [r for r in caplog.records if r.name == "handlers.inbox"]
 
 
 async def test_webhook_answers_503_until_the_update_is_committed(
