@@ -52,6 +52,11 @@ def bootstrap(
         visit_window_hours=settings.visit_window_hours,
         staff_groups=staff_groups,
         default_group=default_group,
+        complaints_group=(
+            settings.complaints_group_chat_id.strip() or None
+            if settings.staff_channel != "wecom"
+            else None
+        ),
         department_groups=groups,
         callout_fee_fen=settings.callout_fee_fen,
         timers=policy,

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     default_language: str = "zh"
     staff_group_chat_id: str = ""
     department_groups: str = ""  # e.g. "cleaning=-1001111,greening=-1002222"
+    complaints_group_chat_id: str = ""  # the agents' group for complaint cards (R32); else staff
     business_hours: str = "08:00-18:00"
     visit_window_hours: int = Field(default=2, ge=1, le=10)
     webhook_url: str = ""
@@ -104,6 +105,7 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True  # timers and reports run in this process
     digest_at: str = "08:30"  # the managers' daily digest, local time (R52)
     monthly_report_at: str = "1 09:00"  # day of month and local time of the monthly report (R51)
+    complaint_summary_day: int = Field(default=25, ge=1, le=28)  # managers' complaint summary (R35)
 
     @property
     def callout_fee_fen(self) -> int:
@@ -236,6 +238,8 @@ class Settings(BaseSettings):
     def staff_groups(self) -> frozenset[str]:
         """Every staff group chat id."""
         ids = {p.strip() for p in self.staff_group_chat_id.split(",") if p.strip()}
+        if self.complaints_group_chat_id.strip():
+            ids.add(self.complaints_group_chat_id.strip())
         return frozenset(
             ids | {chat for _, chat in parse_department_groups(self.department_groups)}
         )
@@ -250,7 +254,13 @@ class Settings(BaseSettings):
     def report_times(self) -> ReportTimes:
         """When the daily digest and the monthly report go out."""
         day, clock = parse_monthly_at(self.monthly_report_at)
-        return ReportTimes(ZoneInfo(self.timezone), _clock(self.digest_at), day, clock)
+        return ReportTimes(
+            ZoneInfo(self.timezone),
+            _clock(self.digest_at),
+            day,
+            clock,
+            complaint_day=self.complaint_summary_day,
+        )
 
     @property
     def hours(self) -> tuple[time, time]:

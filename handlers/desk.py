@@ -22,6 +22,7 @@ class Desk:
     booking_days: int = 7
     staff_groups: frozenset[str] = frozenset()
     default_group: str | None = None
+    complaints_group: str | None = None  # the agents' group for complaint cards, if its own
     department_groups: tuple[tuple[str, str], ...] = ()  # (department, chat id)
     callout_fee_fen: int = 0  # charged when the owner declines an on-site quote (R5)
     timers: TimerPolicy = field(default_factory=TimerPolicy)
@@ -31,6 +32,10 @@ class Desk:
     def now(self) -> datetime:
         """The current time (UTC, aware); tests pass a controllable clock."""
         return self.clock()
+
+    def complaint_group(self) -> str | None:
+        """Where complaint cards go: the agents' group if configured, else the staff group."""
+        return self.complaints_group or self.default_group
 
     def group_for(self, department: str) -> str | None:
         """The staff group whose members do a department's jobs."""

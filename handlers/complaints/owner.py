@@ -190,7 +190,7 @@ def _owner_to_staff(turn: Turn, complaint: Complaint, text: str, photos: list[st
         return body, [[complaint_button(_("↩ Reply"), complaint, "relay")]]
 
     if not people:  # nobody holds it yet: the front desk's group sees it with the card
-        group = turn.desk.default_group
+        group = turn.desk.complaint_group()
         if group is not None:
             body, _buttons = compose(_group_translate(turn))
             _queue_group(turn, group, body, photos)

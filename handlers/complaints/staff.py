@@ -39,7 +39,7 @@ def post_card(turn: Turn, complaint: Complaint) -> None:
     """Put the card in the staff group (agents privately when there is none): Take for a
     complaint; a suggestion is shown for the record."""
     session, desk = turn.session, turn.desk
-    group = desk.default_group
+    group = desk.complaint_group()
     if group is None:
         queue_for_people(session, agents(session), lambda _: _card(_, turn, complaint))
         return
