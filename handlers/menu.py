@@ -15,6 +15,7 @@ from store.orders import order_of_owner, orders_of
 from store.people import has_home, roles_of
 
 COMPLAINT_STAFF = frozenset({"agent", "butler", "supervisor", "manager"})  # /complaints
+FRONT_DESK = frozenset({"agent"})  # 客服 enter requests for callers (R1)
 
 
 def show_menu(turn: Turn) -> None:
@@ -63,6 +64,8 @@ def _staff_rows(turn: Turn, roles: set[str]) -> list[list[Button]]:
         rows.append([turn.global_button(_("💰 Arrears"), "arrears")])
     if roles & COMPLAINT_STAFF:
         rows.append([turn.global_button(_("📣 Open complaints"), "cmplist")])
+    if roles & FRONT_DESK:
+        rows.append([turn.global_button(_("📞 New request for an owner"), "fdnew")])
     return rows
 
 

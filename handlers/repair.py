@@ -18,13 +18,14 @@ from handlers.labels import (
     unit_label,
     window_label,
 )
-from handlers.menu import show_menu
+from handlers.menu import FRONT_DESK, show_menu
 from handlers.messages import Button
+from handlers.notify import notify_person
 from handlers.steps import Step, choose_buttons_hint, enter, register
 from handlers.turn import Press, Turn, parse_id
-from store.models import PriceItem
+from store.models import Person, PriceItem
 from store.orders import NewRepair, create_repair, next_order_number, price_item
-from store.people import has_home
+from store.people import has_home, roles_of
 from store.phones import parse_phone
 from store.price_list import categories, items_in
 
@@ -60,6 +61,17 @@ def start_repair(turn: Turn, typed_arg: str = "") -> None:
     if text:  # offered as the description when that step comes (issue 11.8)
         data[typed.KEY] = text
     enter(turn, "rep_where", data)
+
+
+def _for_owner(turn: Turn) -> Person | None:
+    """The owner a front-desk agent is filing for (R1), or None in the owner's own intake."""
+    owner_id = turn.draft.get("for_owner_id")
+    return turn.session.get(Person, owner_id) if isinstance(owner_id, int) else None
+
+
+def _owner(turn: Turn) -> Person | None:
+    """Whose request this is: the caller the agent files for, else the person writing."""
+    return _for_owner(turn) or turn.person
 
 
 def no_home(turn: Turn) -> None:
@@ -508,13 +520,10 @@ def _on_window_press(turn: Turn, press: Press) -> None:
 def _ask_phone(turn: Turn) -> None:
     _ = turn._
     rows: list[list[Button]] = []
-    if turn.person is not None and turn.person.phone:
+    owner = _owner(turn)
+    if owner is not None and owner.phone:
         rows.append(
-            [
-                turn.button(
-                    _("Use {phone}").format(phone=masked_phone(turn.person.phone)), "phone", "mine"
-                )
-            ]
+            [turn.button(_("Use {phone}").format(phone=masked_phone(owner.phone)), "phone", "mine")]
         )
     rows.append(_nav(turn))
     turn.say(_("Which phone number should the engineer call? Tap below or type another one."), rows)
@@ -539,8 +548,9 @@ def _on_phone_press(turn: Turn, press: Press) -> None:
     back = "rep_when" if turn.draft.get("urgent") else "rep_date"
     if _common_press(turn, press, back):
         return
-    if press.action == "phone" and turn.person is not None and turn.person.phone:
-        _phone_chosen(turn, turn.person.phone)
+    owner = _owner(turn)
+    if press.action == "phone" and owner is not None and owner.phone:
+        _phone_chosen(turn, owner.phone)
         return
     choose_buttons_hint(turn)
 
@@ -683,7 +693,18 @@ def _submit(turn: Turn) -> None:
     _ = turn._
     data = turn.draft
     assert turn.person is not None
-    if not has_home(turn.person):  # a draft begun before the home was required
+    agent = turn.person
+    owner = _for_owner(turn)
+    if data.get("for_owner_id") is not None and (
+        owner is None or not roles_of(turn.session, agent.id) & FRONT_DESK
+    ):  # the role is re-checked at submit: it may have been withdrawn meanwhile
+        turn.goto("idle", {})
+        turn.say(_("Sorry, only front-desk agents can enter requests for owners."))
+        show_menu(turn)
+        return
+    if owner is None:
+        owner = agent
+    if not has_home(owner):  # a draft begun before the home was required
         turn.goto("idle", {})
         no_home(turn)
         return
@@ -706,9 +727,28 @@ def _submit(turn: Turn) -> None:
         channel=turn.inbound.channel,
     )
     number = next_order_number(turn.session, "R", turn.desk.local(now).strftime("%Y%m%d"))
-    order = create_repair(turn.session, turn.person, repair, number, now)
+    intake = str(data.get("intake_channel", "phone")) if data.get("for_owner_id") else None
+    order = create_repair(
+        turn.session,
+        owner,
+        repair,
+        number,
+        now,
+        entered_by=agent if intake else None,
+        intake=intake,
+    )
     post_job_card(turn, order)
     turn.goto("idle", {})
+    if intake:
+        _tell_owner(turn, owner, number, data)
+        turn.say(
+            _(
+                "Request {number} is registered for {name} ({room}); they are told on their own "
+                "channel."
+            ).format(number=number, name=owner.name, room=data.get("room", ""))
+        )
+        show_menu(turn)
+        return
     if repair.urgent:
         plan = _("An engineer will come now and be on site within 30 minutes.")
     else:
@@ -720,6 +760,30 @@ def _submit(turn: Turn) -> None:
         ).format(number=number, plan=plan)
     )
     show_menu(turn)
+
+
+def _tell_owner(turn: Turn, owner: Person, number: str, data: dict[str, Any]) -> None:
+    """The caller hears, in their own chat and language, that the desk filed it for them (R1)."""
+    urgent = bool(data.get("urgent"))
+    start = datetime.fromisoformat(data["visit_start"]) if data.get("visit_start") else None
+    end = datetime.fromisoformat(data["visit_end"]) if data.get("visit_end") else None
+    desk = turn.desk
+
+    def compose(_: Any) -> tuple[str, list[list[Button]]]:
+        if urgent or start is None or end is None:
+            plan = _("An engineer will come now and be on site within 30 minutes.")
+        else:
+            plan = _("An engineer will come {when}.").format(
+                when=window_label(owner.language, desk.local(start), desk.local(end))
+            )
+        via = _("by phone") if data.get("intake_channel") == "phone" else _("at the counter")
+        text = _(
+            "The property desk registered your request {number} ({via}).\n{plan}\nYou will "
+            "get a message as soon as an engineer takes it."
+        ).format(number=number, via=via, plan=plan)
+        return text, []
+
+    notify_person(turn, owner, compose)
 
 
 def _only_buttons(turn: Turn) -> None:

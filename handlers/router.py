@@ -9,6 +9,7 @@ from handlers import (
     callbacks,
     engineer,
     finance,
+    front_desk,
     jobs,
     linking,
     materials,
@@ -171,6 +172,8 @@ def _cancel(turn: Turn) -> None:
         )
     elif turn.convo.step.startswith("rep_"):
         repair.cancel_dialog(turn)
+    elif turn.convo.step.startswith("fd_"):
+        front_desk.cancel_for_owner(turn)
     elif turn.convo.step.startswith("quote_"):
         quotes.cancel_quote(turn)
     elif turn.convo.step.startswith("cmp_"):
@@ -252,6 +255,8 @@ def _global_press(turn: Turn, press: Press) -> None:
         board.show_board(turn)
     elif press.action == "cmplist":
         complaints.show_list(turn)
+    elif press.action == "fdnew":  # the front desk files for a caller (R1)
+        front_desk.start_for_owner(turn)
     elif press.action == "paybill":
         finance.ask_method(turn, press.arg)
     elif press.action == "paymethod":

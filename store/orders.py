@@ -51,9 +51,17 @@ class NewRepair:
 
 
 def create_repair(
-    session: Session, owner: Person, repair: NewRepair, number: str, at: datetime
+    session: Session,
+    owner: Person,
+    repair: NewRepair,
+    number: str,
+    at: datetime,
+    entered_by: Person | None = None,
+    intake: str | None = None,
 ) -> Order:
-    """Store a submitted repair with its photos and the first lines of its history (R4, R50)."""
+    """Store a submitted repair with its photos and the first lines of its history (R4, R50);
+    one the front desk entered for a caller records the agent and "phone"/"counter" (R1)."""
+    actor = entered_by if entered_by is not None else owner
     order = Order(
         number=number,
         kind="repair",
@@ -76,12 +84,22 @@ def create_repair(
     for ref in repair.photos:
         order.photos.append(OrderPhoto(channel=repair.channel, file_ref=ref))
     order.events.append(
-        OrderEvent(at=at, actor_id=owner.id, action="submitted", to_status=OrderStatus.SUBMITTED)
+        OrderEvent(
+            at=at,
+            actor_id=actor.id,
+            action="submitted",
+            to_status=OrderStatus.SUBMITTED,
+            note=intake,
+        )
     )
     if repair.quote_kind == "list":
         order.events.append(
             OrderEvent(
-                at=at, actor_id=owner.id, action="quote_agreed", amount_fen=repair.quoted_fen
+                at=at,
+                actor_id=actor.id,
+                action="quote_agreed",
+                amount_fen=repair.quoted_fen,
+                note=intake,
             )
         )
     session.flush()

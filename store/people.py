@@ -62,6 +62,17 @@ def add_home(
     return person
 
 
+def owners_of_unit(session: Session, unit_id: int) -> list[Person]:
+    """The confirmed owners registered for a home (R1: the front desk files for them)."""
+    return list(
+        session.scalars(
+            select(Person)
+            .where(Person.unit_id == unit_id, Person.owner_status == "verified")
+            .order_by(Person.id)
+        )
+    )
+
+
 def roles_of(session: Session, person_id: int) -> set[str]:
     """Every staff role a person holds."""
     return set(session.scalars(select(PersonRole.role).where(PersonRole.person_id == person_id)))
