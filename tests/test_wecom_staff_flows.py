@@ -67,7 +67,8 @@ async def test_off_list_quote_approved_by_a_supervisor_on_wecom(
 ) -> None:
     """R5 on WeCom: the engineer quotes an amount not on the list from the WeCom app; the
     engineering supervisor gets it as a card with Approve / Reject; approving sends the quote
-    to the owner (on Telegram); a second press is out of date and changes nothing."""
+    to the owner (on Telegram); the cleaning supervisor's forged press of it is refused; a
+    second press is out of date; neither changes anything."""
     wang = await desk.join("wanggong", "engineer", "engineering", "王工")
     zhao = await desk.join("zhaozhuguan", "supervisor", "engineering", "赵主管")
     zhang = Owner(fake_tg, desk.bot, ZHANG)
@@ -88,7 +89,7 @@ async def test_off_list_quote_approved_by_a_supervisor_on_wecom(
     card, approve = _held(zhao, "qok")
     assert not [m for m in ma.received() if number in m["text"]]  # not their department
     replies = await ma.press_key(card, approve)  # forged: refused, nothing changes
-    assert replies and "主管" in replies[-1]["text"], ma.texts()
+    assert ma.texts(replies) == ["抱歉，只有本部门主管可以审批报价。"]
     assert _order(desk.bot, number).status == "arrived"
     request = f"{card.title}\n{card.text}"
     assert "¥350.00" in request and "锈蚀" in request and "王工" in request, request
