@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from handlers.desk import Desk
 from handlers.i18n import pick_language, translator
@@ -14,7 +14,7 @@ from handlers.messages import Inbound, Outbound
 from handlers.owner_text import normalise
 from handlers.router import route
 from handlers.turn import Turn
-from store.db import Database, UnitOfWork
+from store.db import Database, UnitOfWork, cannot_write
 from store.models import Conversation, OutboxMessage, ProcessedUpdate
 from store.people import person_by_identity
 
@@ -33,12 +33,12 @@ def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> bool:
             write_outbox(uow, inbound.channel, turn.replies)
             uow.commit()
             return True
-    except OperationalError:
-        # the database cannot take writes now (disk full, read-only, gone, locked too long): no
-        # apology either -- it would mark the update handled. The transport leaves it
-        # unconfirmed, retries, and logs once per episode.
-        raise
-    except Exception:
+    except Exception as exc:
+        if cannot_write(exc):
+            # the database takes no writes now (disk full, read-only, gone): no apology either
+            # -- it would mark the update handled. The transport leaves it unconfirmed,
+            # retries, and logs once per episode.
+            raise
         log.exception("handling update %s failed", inbound.update_id)
         return _apologise(db, desk, inbound)
 

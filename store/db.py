@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import CLOCK_KEY, Clock, session_now, stamp_rows
@@ -19,6 +20,14 @@ READ_ONLY = "propdesk_read_only"
 # the drivers' words for a connection that may not write: SQLite's (a file or folder without
 # write permission, a read-only mount, query_only) and PostgreSQL's (read-only transactions)
 READ_ONLY_ERRORS = ("readonly database", "read-only transaction")
+
+
+def cannot_write(exc: BaseException) -> bool:
+    """The database refuses writes for now (disk full, read-only, gone, locked too long), as
+    opposed to a bug in what was written: worth retrying later, not apologising for."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and any(e in str(exc) for e in READ_ONLY_ERRORS)
 
 
 class DatabaseNotWritable(Exception):
