@@ -91,7 +91,8 @@ async def test_register_file_a_repair_and_the_engineer_claims_it(desk: Desk) -> 
     submitted = await public_repair(owner)
     assert "R-20261123-" in submitted[0]["text"]
     (card,) = [e for e in await group.replies() if "R-20261123-" in e["text"]]
-    assert "张伟" not in card["text"] and "13812345678" not in card["text"]
+    assert "张伟" not in card["text"]
+    assert "13812345678" not in card["text"] and "138 1234 5678" not in card["text"]
     assert "楼道灯不亮了" in card["text"]
 
     await engineer.replies()

@@ -154,7 +154,7 @@ async def test_a_web_owner_and_telegram_staff(fake_tg: FakeTelegram, web: tuple[
         await drain(bot)
         private = Owner(fake_tg, bot, TgUser(3101, "Wang", "en"))
         details = fake_tg.sent(private.chat_id)
-        assert any("13812345678" in (m.get("text") or "") for m in details)
+        assert any("138 1234 5678" in (m.get("text") or "") for m in details)
         told = await owner.replies()
         assert any("Wang" in e["text"] and "R-20261123-0001" in e["text"] for e in told), told
 
