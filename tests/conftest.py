@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +57,9 @@ def _move_the_machine_clock(config: pytest.Config) -> None:
     the tests start (tests/moved_clock/sitecustomize.py). The suite must pass on any date."""
     days = os.environ.get(MOVE_CLOCK, "").strip()
     if not days:
+        return
+    site = sys.modules.get("sitecustomize")
+    if getattr(site, "PROPDESK_MOVED", False):  # an xdist worker: moved once at its start
         return
     from datetime import UTC, datetime, timedelta
 

@@ -15,3 +15,4 @@ if _days:
     import time_machine
 
     time_machine.travel(datetime.now(UTC) + timedelta(days=float(_days)), tick=True).start()
+    PROPDESK_MOVED = True  # tests/conftest.py must not move it a second time (xdist workers)
