@@ -12,7 +12,7 @@ from bot.cli import EXIT_FAILED, EXIT_OK, main
 from store.models import PersonRole
 from store.staff import create_invite
 from tests.fake_telegram import FakeTelegram, TgChat, TgUser
-from tests.harness import MONDAY_MORNING, STAFF_GROUP, Bot, FakeClock, Owner
+from tests.harness import STAFF_GROUP, Bot, FakeClock, Owner
 
 
 def _invite(bot: Bot, role: str, department: str | None = None) -> str:
@@ -92,11 +92,12 @@ def test_cli_invite_list_revoke(
     assert link.startswith("https://t.me/propdesk_test_bot?start=")
     code = link.rsplit("=", 1)[1]
 
+    from store.clock import system_clock
     from store.db import Database
     from store.people import add_person
     from store.staff import redeem_invite
 
-    db = Database(db_url, FakeClock(MONDAY_MORNING))
+    db = Database(db_url, system_clock)  # the CLI made the invitation on the machine's clock
     with db.unit_of_work() as uow:
         person = add_person(
             uow.session, channel="telegram", external_id="42", name="Boss", language="zh"
