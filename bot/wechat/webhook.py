@@ -26,6 +26,7 @@ from bot.wechat.render import combine
 from handlers.inbox import handle_inbound
 from handlers.messages import Inbound
 from store import wechat as store
+from store.clock import Clock
 
 if TYPE_CHECKING:
     from bot.wechat.app import WeChatDesk
@@ -79,11 +80,13 @@ def _check_signature(desk: WeChatDesk, request: Request) -> None:
         raise Refused(403, "bad signature") from None
 
 
-def _check_time(desk: WeChatDesk, request: Request) -> None:
+def check_timestamp(clock: Clock, request: Request) -> None:
+    """Refuse a callback whose signed timestamp is malformed or too far from the desk's clock
+    (WeChat's and WeCom's replay guard alike)."""
     stamp = request.query_params.get("timestamp", "")
     if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
         raise Refused(403, "bad timestamp")
-    if abs(desk.clock().timestamp() - int(stamp)) > MAX_SKEW:
+    if abs(clock().timestamp() - int(stamp)) > MAX_SKEW:
         raise Refused(403, "timestamp too far from now")
 
 
@@ -124,7 +127,7 @@ class Envelope:
 def open_envelope(desk: WeChatDesk, request: Request, body: bytes) -> Envelope:
     """Check and decrypt a POSTed message; Refused for anything not genuine and well-formed."""
     _check_signature(desk, request)
-    _check_time(desk, request)
+    check_timestamp(desk.clock, request)
     text = _safe_text(body)
     params = request.query_params
     encrypted = params.get("encrypt_type", "raw") == "aes"

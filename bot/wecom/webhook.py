@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from wechatpy.enterprise import parse_message
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.wechat.webhook import MAX_SKEW, Refused, _read_body, _safe_text
+from bot.wechat.webhook import Refused, _read_body, _safe_text, check_timestamp
 from bot.wecom.inbound import to_inbound
 from handlers.inbox import handle_inbound
 from handlers.messages import Inbound
@@ -62,17 +62,9 @@ def verify_url(desk: WeComDesk, request: Request) -> Response:
     return PlainTextResponse(echo.decode() if isinstance(echo, bytes) else str(echo))
 
 
-def _check_time(desk: WeComDesk, request: Request) -> None:
-    stamp = request.query_params.get("timestamp", "")
-    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-        raise Refused(403, "bad timestamp")
-    if abs(desk.clock().timestamp() - int(stamp)) > MAX_SKEW:
-        raise Refused(403, "timestamp too far from now")
-
-
 def open_message(desk: WeComDesk, request: Request, body: bytes) -> dict[str, Any]:
     """Check and decrypt a POSTed callback; Refused for anything not genuine and well-formed."""
-    _check_time(desk, request)
+    check_timestamp(desk.clock, request)
     text = _safe_text(body)
     params = request.query_params
     try:
