@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from handlers import typed
+from handlers import photo_step, typed
 from handlers.jobs import post_job_card
 from handlers.labels import (
     CATEGORY_LABELS,
@@ -30,7 +30,6 @@ from store.phones import parse_phone
 from store.price_list import categories, items_in
 
 DESCRIPTION_LIMIT = 2000
-PHOTO_LIMIT = 5
 TYPED_TIME = re.compile(
     r"^\s*(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?\s*[T ]?\s*(\d{1,2})[:：点](\d{2})?\s*$"
 )
@@ -245,10 +244,7 @@ def _on_desc(turn: Turn) -> None:
     data = turn.draft
     data["desc"] = text
     data.pop(typed.KEY, None)
-    if turn.inbound.photo is not None:  # a photo with a caption: keep the picture as well
-        data["photos"] = [*data.get("photos", []), turn.inbound.photo][:PHOTO_LIMIT]
-        if turn.inbound.album is not None:
-            data["albums"] = [*data.get("albums", []), turn.inbound.album]
+    photo_step.keep_captioned(turn, data)  # a photo with a caption: keep the picture as well
     enter(turn, "rep_photos", data)
 
 
@@ -268,56 +264,14 @@ def _on_desc_press(turn: Turn, press: Press) -> None:
 
 def _ask_photos(turn: Turn) -> None:
     _ = turn._
-    count = len(turn.draft.get("photos", []))
-    label = _("Continue (photos: {count})").format(count=count) if count else _("Skip photos")
-    turn.say(
-        _("Send up to {limit} photos of the problem if you can, then tap the button.").format(
-            limit=PHOTO_LIMIT
-        ),
-        [[turn.button(label, "photos_done")], _nav(turn)],
-    )
-
-
-def _on_photo(turn: Turn) -> None:
-    _ = turn._
-    inbound = turn.inbound
-    if inbound.photo is None:
-        turn.say(_("Please send a photo, or tap the button to continue."))
-        return
-    data = turn.draft
-    photos: list[str] = list(data.get("photos", []))
-    albums: list[str] = list(data.get("albums", []))
-    repeat_album = inbound.album is not None and inbound.album in albums
-    if len(photos) >= PHOTO_LIMIT:
-        full: list[str] = list(data.get("full_albums", []))
-        if inbound.album is None or inbound.album not in full:  # once per album, not per picture
-            if inbound.album is not None:
-                data["full_albums"] = [*full, inbound.album]
-                turn.keep(data)
-            turn.say(
-                _("You have already sent {limit} photos, the most I can keep.").format(
-                    limit=PHOTO_LIMIT
-                ),
-                [[turn.button(_("Continue"), "photos_done")]],
-            )
-        return
-    photos.append(inbound.photo)
-    if inbound.album is not None and not repeat_album:
-        albums.append(inbound.album)
-    data.update(photos=photos, albums=albums)
-    turn.keep(data)
-    if repeat_album:  # an album counts once: one answer per album, not per picture
-        return
-    turn.say(
-        _("Photo received. Send more, or tap Continue."),
-        [[turn.button(_("Continue"), "photos_done")]],
-    )
+    question = _("Send up to {limit} photos of the problem if you can, then tap the button.")
+    photo_step.ask(turn, question.format(limit=photo_step.LIMIT), _nav(turn))
 
 
 def _on_photos_press(turn: Turn, press: Press) -> None:
     if _common_press(turn, press, "rep_desc"):
         return
-    if press.action == "photos_done":
+    if press.action == photo_step.DONE:
         enter(turn, "rep_when", turn.draft)
         return
     choose_buttons_hint(turn)
@@ -794,7 +748,7 @@ register(Step("rep_where", _ask_where, _only_buttons, _on_where_press))
 register(Step("rep_category", _ask_category, _only_buttons, _on_category_press))
 register(Step("rep_item", _ask_item, _only_buttons, _on_item_press))
 register(Step("rep_desc", _ask_desc, _on_desc, _on_desc_press))
-register(Step("rep_photos", _ask_photos, _on_photo, _on_photos_press))
+register(Step("rep_photos", _ask_photos, photo_step.take, _on_photos_press))
 register(Step("rep_when", _ask_when, _only_buttons, _on_when_press))
 register(Step("rep_date", _ask_date, _on_typed_time, _on_date_press))
 register(Step("rep_window", _ask_window, _on_typed_time, _on_window_press))

@@ -16,7 +16,7 @@ from store.models import Timer
 from tests.fake_telegram import FakeTelegram, TgChat, TgUser
 from tests.harness import STAFF_GROUP, Bot, FakeClock, Owner, staff_member, sweep, told
 from tests.test_promises import said_to
-from tests.test_repair import find_action, register, tap
+from tests.test_repair import convo_state, find_action, register, tap
 
 both_channels = pytest.mark.parametrize("channel", ["telegram", "wechat"])
 GROUP = TgChat(id=STAFF_GROUP, type="supergroup", title="Staff")
@@ -262,6 +262,64 @@ async def test_elsewhere_place_and_photos_are_kept(
     assert complaint.location == "elsewhere" and complaint.place
     assert [p.file_ref for p in complaint.photos] == ["AgAC1", "AgAC2"]
     assert said_to(fake_tg, STAFF_GROUP, number, "north gate")
+
+
+async def to_complaint_photos(owner: Owner, text: str = "Broken glass by the playground") -> None:
+    """From the menu to the complaint's photo step."""
+    await tap(owner, "complaint")
+    await tap(owner, "type", "complaint")
+    await tap(owner, "subj", "facilities")
+    await owner.send(text)
+
+
+async def test_album_in_a_complaint_is_handled_like_in_a_repair(
+    fake_tg: FakeTelegram, bot: Bot, alice: Owner
+) -> None:
+    """R31 photos, as a repair takes them: an album of three gets one answer; a second album
+    of four keeps two more and says once that five is the most; five are filed."""
+    await register(alice)
+    await to_complaint_photos(alice)
+    # Telegram delivers an album as separate messages, close together
+    fake_tg.user_photo(alice.user, file_id="p1", media_group_id="album-1")
+    fake_tg.user_photo(alice.user, file_id="p2", media_group_id="album-1")
+    replies = await alice.photo("p3", album="album-1")
+    assert alice.texts(replies) == ["Photo received. Send more, or tap Continue."]
+    for n in range(4, 7):
+        fake_tg.user_photo(alice.user, file_id=f"p{n}", media_group_id="album-2")
+    replies = await alice.photo("p7", album="album-2")
+    assert alice.texts(replies) == [
+        "Photo received. Send more, or tap Continue.",
+        "You have already sent 5 photos, the most I can keep.",
+    ]
+    assert alice.buttons(replies[-1]) == ["Continue"]
+    assert convo_state(alice)[1]["photos"] == ["p1", "p2", "p3", "p4", "p5"]
+
+    replies = await tap(alice, "photos_done")
+    assert alice.texts(replies) == ["Where did it happen?"]
+    await tap(alice, "where", "public")
+    replies = await tap(alice, "anon", "no")
+    found = NUMBER.search(" ".join(alice.texts(replies)))
+    assert found, alice.texts(replies)
+    assert [p.file_ref for p in load(bot, found.group(0)).photos] == ["p1", "p2", "p3", "p4", "p5"]
+
+
+async def test_captioned_album_is_the_complaint_text_and_its_photos(
+    fake_tg: FakeTelegram, alice: Owner
+) -> None:
+    """A captioned album at the text step (Telegram captions only the first photo): the caption
+    is what happened, every photo is kept, and the album's later photos get no answer each."""
+    await register(alice)
+    await tap(alice, "complaint")
+    await tap(alice, "type", "complaint")
+    await tap(alice, "subj", "noise")
+    fake_tg.user_photo(alice.user, file_id="n1", media_group_id="alb", caption="Drilling at 6am")
+    fake_tg.user_photo(alice.user, file_id="n2", media_group_id="alb")
+    replies = await alice.photo("n3", album="alb")
+    assert alice.texts(replies) == ["Send up to 5 photos if they help, then tap the button."]
+    assert alice.buttons(replies[0])[0] == "Continue (photos: 1)"  # the others came after it
+    step, data, _ = convo_state(alice)
+    assert step == "cmp_photos"
+    assert (data["text"], data["photos"]) == ("Drilling at 6am", ["n1", "n2", "n3"])
 
 
 # --- classes -------------------------------------------------------------------------------

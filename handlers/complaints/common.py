@@ -16,7 +16,6 @@ from store.hours import BusinessHours
 TAG = "k"  # complaint buttons: "k<complaint version>|<action>|<complaint id>[-<extra>]"
 TEXT_LIMIT = 2000
 SHORT_LIMIT = 200
-PHOTO_LIMIT = 5
 
 SUBJECT_LABELS = {
     "attitude": N_("Service attitude"),

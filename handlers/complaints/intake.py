@@ -3,9 +3,8 @@ anonymous or not; then the apology, the thanks, the number and what happens next
 
 from __future__ import annotations
 
-from handlers import typed
+from handlers import photo_step, typed
 from handlers.complaints.common import (
-    PHOTO_LIMIT,
     SHORT_LIMIT,
     SUBJECT_LABELS,
     TEXT_LIMIT,
@@ -149,8 +148,7 @@ def _on_text(turn: Turn) -> None:
     data = turn.draft
     data["text"] = text
     data.pop(typed.KEY, None)
-    if turn.inbound.photo is not None:
-        data["photos"] = [*data.get("photos", []), turn.inbound.photo][:PHOTO_LIMIT]
+    photo_step.keep_captioned(turn, data)  # a photo with the words: keep the picture as well
     enter(turn, "cmp_photos", data)
 
 
@@ -169,41 +167,14 @@ def _on_text_press(turn: Turn, press: Press) -> None:
 
 def _ask_photos(turn: Turn) -> None:
     _ = turn._
-    count = len(turn.draft.get("photos", []))
-    label = _("Continue (photos: {count})").format(count=count) if count else _("Skip photos")
-    turn.say(
-        _("Send up to {limit} photos if they help, then tap the button.").format(limit=PHOTO_LIMIT),
-        [[turn.button(label, "photos_done")], _nav(turn)],
-    )
-
-
-def _on_photo(turn: Turn) -> None:
-    _ = turn._
-    if turn.inbound.photo is None:
-        turn.say(_("Please send a photo, or tap the button to continue."))
-        return
-    data = turn.draft
-    photos: list[str] = list(data.get("photos", []))
-    if len(photos) >= PHOTO_LIMIT:
-        turn.say(
-            _("You have already sent {limit} photos, the most I can keep.").format(
-                limit=PHOTO_LIMIT
-            ),
-            [[turn.button(_("Continue"), "photos_done")]],
-        )
-        return
-    data["photos"] = [*photos, turn.inbound.photo]
-    turn.keep(data)
-    turn.say(
-        _("Photo received. Send more, or tap Continue."),
-        [[turn.button(_("Continue"), "photos_done")]],
-    )
+    question = _("Send up to {limit} photos if they help, then tap the button.")
+    photo_step.ask(turn, question.format(limit=photo_step.LIMIT), _nav(turn))
 
 
 def _on_photos_press(turn: Turn, press: Press) -> None:
     if _common(turn, press, "cmp_text"):
         return
-    if press.action == "photos_done":
+    if press.action == photo_step.DONE:
         enter(turn, "cmp_where", turn.draft)
         return
     choose_buttons_hint(turn)
@@ -377,7 +348,7 @@ INTAKE_STEPS = {
     "cmp_type": Step("cmp_type", _ask_type, _on_text_in_button_step, _on_type),
     "cmp_subject": Step("cmp_subject", _ask_subject, _on_text_in_button_step, _on_subject),
     "cmp_text": Step("cmp_text", _ask_text, _on_text, _on_text_press),
-    "cmp_photos": Step("cmp_photos", _ask_photos, _on_photo, _on_photos_press),
+    "cmp_photos": Step("cmp_photos", _ask_photos, photo_step.take, _on_photos_press),
     "cmp_where": Step("cmp_where", _ask_where, _on_text_in_button_step, _on_where),
     "cmp_place": Step("cmp_place", _ask_place, _on_place, _on_place_press),
     "cmp_anon": Step("cmp_anon", _ask_anon, _on_text_in_button_step, _on_anon),
