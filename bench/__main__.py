@@ -1,6 +1,10 @@
 """`python -m bench`: the desk's benchmarks in one run, one table and one JSON file (issue 15.5).
 
 Runs, on SQLite in a temp folder (or a throw-away PostgreSQL with --postgres):
+  versus   owners walking whole repairs against the real `propdesk run` and a bare PTB echo bot,
+           one after the other under the same closed-loop load, limits off: updates/s, p50/p99
+           per step, CPU per update, peak RSS, start-up, and the ratios propdesk/echo
+           (bench/versus.py)
   turns    the real `propdesk run` process, limits off: updates/s, p50/p99, bot CPU per update,
            peak RSS, start-up to the first getUpdates (bench/turns.py)
   storm    owners' answers while the staff group is busy, Telegram's limits on (bench/storm.py)
@@ -34,28 +38,32 @@ import monthly_report
 import storm
 import timers
 import turns
+import versus
 
 SIZES: dict[str, dict[str, Any]] = {
     "smoke": {
+        "versus": {"owners": 2},
         "turns": {"owners": 3, "rounds": 2},
         "storm": {"owners": 3, "rounds": 1, "cards": 3},
         "timers": {"pending": [300], "due": 50},
         "reports": {"orders": [300]},
     },
     "default": {
+        "versus": {"owners": 30},
         "turns": {"owners": 30, "rounds": 10},
         "storm": {"owners": 20, "rounds": 5, "cards": 40},
         "timers": {"pending": [10_000], "due": 1000},
         "reports": {"orders": [10_000]},
     },
     "full": {
+        "versus": {"owners": 200},
         "turns": {"owners": 200, "rounds": 5},
         "storm": {"owners": 200, "rounds": 5, "cards": 200},
         "timers": {"pending": [10_000, 100_000, 1_000_000], "due": 1000},
         "reports": {"orders": [10_000, 100_000, 1_000_000]},
     },
 }
-ALL = ("turns", "storm", "timers", "reports")
+ALL = ("versus", "turns", "storm", "timers", "reports")
 
 
 @contextmanager
@@ -86,6 +94,11 @@ def run(
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             steps: dict[str, Callable[[], Any]] = {
+                # a given URL is shared one after another; the run command would find the
+                # update offset storm's fake has not reached: versus takes SQLite then
+                "versus": lambda: _versus(
+                    folder, None if isinstance(postgres, str) else postgres, plan["versus"]
+                ),
                 "turns": lambda: turns.run(**plan["turns"]),  # SQLite: the run command's own
                 "storm": lambda: _storm(folder, postgres, plan["storm"]),
                 "timers": lambda: _timers(folder, postgres, plan["timers"]),
@@ -106,6 +119,13 @@ def run(
             postgres.stop()
     out["ok"] = all(out[name]["ok"] for name in only)
     return out
+
+
+def _versus(folder: Path, postgres: Any, plan: dict[str, Any]) -> dict[str, Any]:
+    with _database(folder, "versus", postgres) as url:
+        runs = folder / "versus"
+        runs.mkdir(exist_ok=True)
+        return versus.compare(plan["owners"], url, runs)
 
 
 def _storm(folder: Path, postgres: Any, plan: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +149,15 @@ def _reports(folder: Path, postgres: Any, plan: dict[str, Any]) -> list[dict[str
 def table(result: dict[str, Any]) -> str:
     """The figures as a plain-text table."""
     lines = [f"propdesk bench, size {result['size']}, {result['database']}", ""]
+    v = result.get("versus")
+    if v:
+        f = v["figures"]
+        lines.append(
+            f"versus   {f['propdesk']['owners']} owners x {len(versus.INTAKE)} steps, limits off, "
+            f"{f['database']}"
+            f"  [{'ok' if v['ok'] else 'FAILED'}]"
+        )
+        lines.extend("  " + line for line in versus.table(f).splitlines())
     t = result.get("turns")
     if t:
         f = t["figures"]

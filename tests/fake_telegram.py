@@ -661,6 +661,12 @@ class FakeTelegram:
                 if chat_id is None or msg["chat"]["id"] == chat_id
             ]
 
+    def sent_since(self, start: int) -> list[JSONDict]:
+        """Outgoing messages from position `start` of the record on (all chats): a reader
+        that keeps up with many chats takes only what is new, not a copy of everything."""
+        with self._lock:
+            return [copy.deepcopy(msg) for _, msg in self._outbox[start:]]
+
     def messages_to(self, chat_id: int) -> list[str]:
         """Texts/captions the bot sent or edited into a chat, in order ("" for bare media)."""
         with self._lock:

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_bench_smoke_runs_and_checks_itself(db_url: str, tmp_path: Path) -> None:
     """Every benchmark runs at the smoke size; every owner answered, every due timer ran once,
-    the report holds the month's orders; a table is printed and the JSON written."""
+    the report holds the month's orders; propdesk and the bare PTB echo bot each answered
+    every step of two owners' whole repairs, one order each, the outbox's sent messages are
+    exactly the ones delivered; a table is printed and the JSON written."""
     out = tmp_path / "bench.json"
     args = [sys.executable, "-m", "bench", "--size", "smoke", "--json", str(out)]
     if not db_url.startswith("sqlite"):
@@ -31,7 +33,12 @@ def test_bench_smoke_runs_and_checks_itself(db_url: str, tmp_path: Path) -> None
     assert "all self-checks hold" in proc.stdout
     result = json.loads(out.read_text())
     assert result["ok"] is True
-    assert {"turns", "storm", "timers", "reports"} <= result.keys()
+    assert {"versus", "turns", "storm", "timers", "reports"} <= result.keys()
+    versus = result["versus"]["figures"]
+    for program in ("echo", "propdesk"):
+        assert versus[program]["answered"] == versus[program]["steps"] == 2 * 16
+    assert versus["propdesk"]["one_order_each"] and versus["propdesk"]["outbox_matches"]
+    assert "propdesk/echo" in proc.stdout
     turns = result["turns"]["figures"]
     assert turns["answered"] == turns["updates"] == 3 * 2
     assert result["storm"]["figures"]["answered"] == 3
