@@ -1,0 +1,122 @@
+"""What Tencent's two callback URLs share, the Official Account's webhook and the WeCom app's:
+the GET/POST endpoint that answers a refusal with its HTTP status, the body size limit, the
+timestamp (replay) guard, no DTD or entity declaration, AES decryption with the message
+signature, and parsing the XML into a message that names its sender."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from wechatpy.exceptions import InvalidSignatureException
+
+from store.clock import Clock
+
+log = logging.getLogger(__name__)
+MAX_SKEW = 300  # seconds between Tencent's timestamp and our clock
+FORBIDDEN_MARKUP = ("<!doctype", "<!entity", "<!element", "<!attlist")
+M = TypeVar("M")
+
+
+class Refused(Exception):
+    """A request refused with an HTTP status (never a stack trace)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Decrypts(Protocol):
+    """wechatpy's crypto of either product (Official Account or WeCom)."""
+
+    def decrypt_message(self, msg: str, signature: str, timestamp: str, nonce: str) -> Any:
+        """The plain XML of an encrypted envelope; raises when it is not genuine."""
+
+
+def endpoint(
+    name: str,
+    verify: Callable[[Request], Response],
+    receive: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette endpoint: GET verifies the URL, POST receives; a refusal is its status."""
+
+    async def serve(request: Request) -> Response:
+        try:
+            if request.method == "GET":
+                return verify(request)
+            return await receive(request)
+        except Refused as exc:
+            log.info("%s refused (%s): %s", name, exc.status, exc.reason)
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+
+    return serve
+
+
+def check_timestamp(clock: Clock, request: Request) -> None:
+    """Refuse a callback whose signed timestamp is malformed or too far from the desk's clock
+    (WeChat's and WeCom's replay guard alike)."""
+    stamp = request.query_params.get("timestamp", "")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise Refused(403, "bad timestamp")
+    if abs(clock().timestamp() - int(stamp)) > MAX_SKEW:
+        raise Refused(403, "timestamp too far from now")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused (413) as soon as it is known to be over `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused(413, "too large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, "too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def safe_text(raw: bytes | str) -> str:
+    """The XML as text, refusing any document type or entity declaration before parsing."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise Refused(400, "not UTF-8") from None
+    lowered = text.lower()
+    if any(mark in lowered for mark in FORBIDDEN_MARKUP):
+        raise Refused(400, "DTD or entity declarations are not accepted")
+    return text
+
+
+def decrypt(crypto: Decrypts, text: str, params: Mapping[str, str]) -> str:
+    """The plain XML of an AES envelope whose message signature holds (403 when it does not,
+    400 when it cannot be decrypted), checked again for declarations."""
+    try:
+        plain = crypto.decrypt_message(
+            text,
+            params.get("msg_signature", ""),
+            params.get("timestamp", ""),
+            params.get("nonce", ""),
+        )
+    except InvalidSignatureException:
+        raise Refused(403, "bad message signature") from None
+    except Exception:  # malformed envelope, bad padding, another app's or corp's message
+        raise Refused(400, "cannot decrypt") from None
+    return safe_text(plain)
+
+
+def parse(parse_message: Callable[[str], M | None], text: str) -> M:
+    """The message wechatpy parses from the XML; 400 unless it is well-formed and has a
+    sender."""
+    try:
+        message = parse_message(text)
+    except Exception:  # expat errors, no <xml> root, no MsgType
+        raise Refused(400, "malformed XML") from None
+    data: dict[str, Any] = getattr(message, "_data", None) or {}
+    if message is None or not data.get("FromUserName"):
+        raise Refused(400, "malformed message")
+    return message
