@@ -2,8 +2,8 @@
 
 Security, in order: body size (413), signature (403), timestamp within 5 minutes (403),
 no DTD or entity declaration anywhere (400), decryption with the message signature (403 when
-it does not match), well-formed XML (400). A MsgId seen before is answered "success" and
-ignored."""
+it does not match), well-formed XML (400); all but the signature as for WeCom's callback
+(bot.wechat.callback). A MsgId seen before is answered "success" and ignored."""
 
 from __future__ import annotations
 
@@ -21,44 +21,35 @@ from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot.wechat.callback import (
+    Refused,
+    check_timestamp,
+    decrypt,
+    endpoint,
+    parse,
+    read_body,
+    safe_text,
+)
 from bot.wechat.inbound import event_of, to_inbound
 from bot.wechat.render import combine
 from handlers.inbox import handle_inbound
 from handlers.messages import Inbound
 from store import wechat as store
-from store.clock import Clock
 
 if TYPE_CHECKING:
     from bot.wechat.app import WeChatDesk
 
 log = logging.getLogger(__name__)
-MAX_SKEW = 300  # seconds between WeChat's timestamp and our clock
-FORBIDDEN_MARKUP = ("<!doctype", "<!entity", "<!element", "<!attlist")
 SUCCESS = "success"  # "got it; nothing to say now" — WeChat then shows nothing
-
-
-class Refused(Exception):
-    """A request refused with an HTTP status (never a stack trace)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 def wechat_endpoint(desk: WeChatDesk) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint of the WeChat webhook (GET and POST)."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            if request.method == "GET":
-                return verify_url(desk, request)
-            return await receive(desk, request)
-        except Refused as exc:
-            log.info("wechat webhook refused (%s): %s", exc.status, exc.reason)
-            return PlainTextResponse(exc.reason, status_code=exc.status)
-
-    return endpoint
+    return endpoint(
+        "wechat webhook",
+        lambda request: verify_url(desk, request),
+        lambda request: receive(desk, request),
+    )
 
 
 def verify_url(desk: WeChatDesk, request: Request) -> Response:
@@ -80,41 +71,6 @@ def _check_signature(desk: WeChatDesk, request: Request) -> None:
         raise Refused(403, "bad signature") from None
 
 
-def check_timestamp(clock: Clock, request: Request) -> None:
-    """Refuse a callback whose signed timestamp is malformed or too far from the desk's clock
-    (WeChat's and WeCom's replay guard alike)."""
-    stamp = request.query_params.get("timestamp", "")
-    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-        raise Refused(403, "bad timestamp")
-    if abs(clock().timestamp() - int(stamp)) > MAX_SKEW:
-        raise Refused(403, "timestamp too far from now")
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Refused(413, "too large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refused(413, "too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _safe_text(raw: bytes | str) -> str:
-    """The XML as text, refusing any document type or entity declaration before parsing."""
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError:
-        raise Refused(400, "not UTF-8") from None
-    lowered = text.lower()
-    if any(mark in lowered for mark in FORBIDDEN_MARKUP):
-        raise Refused(400, "DTD or entity declarations are not accepted")
-    return text
-
-
 @dataclass(frozen=True)
 class Envelope:
     """A verified, decrypted message and how to answer it."""
@@ -128,39 +84,23 @@ def open_envelope(desk: WeChatDesk, request: Request, body: bytes) -> Envelope:
     """Check and decrypt a POSTed message; Refused for anything not genuine and well-formed."""
     _check_signature(desk, request)
     check_timestamp(desk.clock, request)
-    text = _safe_text(body)
+    text = safe_text(body)
     params = request.query_params
     encrypted = params.get("encrypt_type", "raw") == "aes"
     crypto = desk.crypto
     if encrypted:
         if crypto is None:
             raise Refused(400, "encrypted message but no PROPDESK_WECHAT_ENCODING_AES_KEY")
-        try:
-            text = crypto.decrypt_message(
-                text,
-                params.get("msg_signature", ""),
-                params.get("timestamp", ""),
-                params.get("nonce", ""),
-            )
-        except InvalidSignatureException:
-            raise Refused(403, "bad message signature") from None
-        except Exception:  # malformed envelope, bad padding, wrong app id
-            raise Refused(400, "cannot decrypt") from None
-        text = _safe_text(text)
+        text = decrypt(crypto, text, params)
     elif crypto is not None:
         raise Refused(403, "safe mode: messages must be encrypted")
-    try:
-        message = parse_message(text)
-    except Exception:  # expat errors, no <xml> root, no MsgType
-        raise Refused(400, "malformed XML") from None
-    if message is None or not message._data.get("FromUserName"):
-        raise Refused(400, "malformed message")
+    message = parse(parse_message, text)
     return Envelope(message, encrypted, params.get("nonce", ""))
 
 
 async def receive(desk: WeChatDesk, request: Request) -> Response:
     """Handle one message; answer with the replies if they are ready in time, else "success"."""
-    body = await _read_body(request, desk.settings.wechat_max_body)
+    body = await read_body(request, desk.settings.wechat_max_body)
     envelope = open_envelope(desk, request, body)
     inbound = await asyncio.to_thread(_note_and_translate, desk, envelope.message)
     if inbound is None:

@@ -3,7 +3,8 @@
 WeCom always encrypts. Security, in order, as for the Official Account: body size (413),
 timestamp within 5 minutes (403), no DTD or entity declaration (400), message signature
 (403), decryption with our corp id (400 when it fails), well-formed XML (400), our agent
-(403). A message or card press seen before (WeCom retries after 5 s) is ignored."""
+(403); the checks both share are bot.wechat.callback's. A message or card press seen before
+(WeCom retries after 5 s) is ignored."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from starlette.responses import PlainTextResponse, Response
 from wechatpy.enterprise import parse_message
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.wechat.webhook import Refused, _read_body, _safe_text, check_timestamp
+from bot.wechat.callback import (
+    Refused,
+    check_timestamp,
+    decrypt,
+    endpoint,
+    parse,
+    read_body,
+    safe_text,
+)
 from bot.wecom.inbound import to_inbound
 from handlers.inbox import handle_inbound
 from handlers.messages import Inbound
@@ -32,17 +41,11 @@ ANSWER_SECONDS = 4.0  # WeCom waits 5 s before retrying; a retry is a duplicate 
 
 def wecom_endpoint(desk: WeComDesk) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint of the WeCom callback URL (GET and POST)."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            if request.method == "GET":
-                return verify_url(desk, request)
-            return await receive(desk, request)
-        except Refused as exc:
-            log.info("wecom callback refused (%s): %s", exc.status, exc.reason)
-            return PlainTextResponse(exc.reason, status_code=exc.status)
-
-    return endpoint
+    return endpoint(
+        "wecom callback",
+        lambda request: verify_url(desk, request),
+        lambda request: receive(desk, request),
+    )
 
 
 def verify_url(desk: WeComDesk, request: Request) -> Response:
@@ -65,27 +68,8 @@ def verify_url(desk: WeComDesk, request: Request) -> Response:
 def open_message(desk: WeComDesk, request: Request, body: bytes) -> dict[str, Any]:
     """Check and decrypt a POSTed callback; Refused for anything not genuine and well-formed."""
     check_timestamp(desk.clock, request)
-    text = _safe_text(body)
-    params = request.query_params
-    try:
-        text = desk.crypto.decrypt_message(
-            text,
-            params.get("msg_signature", ""),
-            params.get("timestamp", ""),
-            params.get("nonce", ""),
-        )
-    except InvalidSignatureException:
-        raise Refused(403, "bad message signature") from None
-    except Exception:  # malformed envelope, bad padding, another corp's message
-        raise Refused(400, "cannot decrypt") from None
-    text = _safe_text(text)
-    try:
-        message = parse_message(text)
-    except Exception:  # expat errors, no <xml> root, no MsgType
-        raise Refused(400, "malformed XML") from None
-    data: dict[str, Any] = dict(message._data) if message is not None else {}
-    if not data.get("FromUserName"):
-        raise Refused(400, "malformed message")
+    text = decrypt(desk.crypto, safe_text(body), request.query_params)
+    data: dict[str, Any] = dict(parse(parse_message, text)._data)
     agent = str(data.get("AgentID") or "")
     if agent and agent != str(desk.settings.wecom_agent_id):
         raise Refused(403, "another agent's message")
@@ -94,7 +78,7 @@ def open_message(desk: WeComDesk, request: Request, body: bytes) -> dict[str, An
 
 async def receive(desk: WeComDesk, request: Request) -> Response:
     """Handle one callback; answer empty (every reply goes through the app message API)."""
-    body = await _read_body(request, desk.settings.wecom_max_body)
+    body = await read_body(request, desk.settings.wecom_max_body)
     data = open_message(desk, request, body)
     inbound = await asyncio.to_thread(_translate, desk, data)
     if inbound is None:
