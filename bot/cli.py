@@ -134,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     p_imp.add_argument("file", type=Path)
     p_imp.set_defaults(func=_prices_import)
     _staff_parsers(sub)
-    from bot.webchat.sandbox import add_sandbox_parser  # the no-token sandbox (issue 12)
+    from bot.webchat.command import add_sandbox_parser  # the no-token sandbox (issue 12)
 
     add_sandbox_parser(sub)
     order = sub.add_parser("order", help="work orders")

@@ -7,11 +7,9 @@ reminders, callbacks, escalations and the digest can be seen without waiting."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
-import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -43,7 +41,6 @@ from store.units import import_units
 log = logging.getLogger(__name__)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GROUP = "-1009000000001"  # the sandbox's staff group: a web chat, configured as the staff group
-DEFAULT_DATABASE = "sqlite:///var/sandbox.db"
 SKIPS = {30: "30 min", 120: "2 h", 1440: "1 day"}
 
 
@@ -356,28 +353,3 @@ def run_sandbox(listen: str, port: int, database_url: str) -> int:
     finally:
         sandbox.close()
     return 0
-
-
-def add_sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The `propdesk sandbox` command."""
-    sandbox = sub.add_parser(
-        "sandbox",
-        help="try the desk in a browser with no token: the example estate on 127.0.0.1",
-    )
-    sandbox.add_argument(
-        "--listen",
-        default=os.environ.get("PROPDESK_SANDBOX_LISTEN", "127.0.0.1"),
-        help="address to serve on (default 127.0.0.1: this machine only)",
-    )
-    sandbox.add_argument(
-        "--port",
-        type=int,
-        default=os.environ.get("PROPDESK_SANDBOX_PORT", "8765"),
-        help="port (default 8765; 0: any free port)",
-    )
-    sandbox.add_argument(
-        "--database",
-        default=os.environ.get("PROPDESK_SANDBOX_DATABASE_URL", DEFAULT_DATABASE),
-        help=f"the sandbox's own database (default {DEFAULT_DATABASE})",
-    )
-    sandbox.set_defaults(func=lambda args: run_sandbox(args.listen, int(args.port), args.database))
