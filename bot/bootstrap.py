@@ -61,6 +61,8 @@ def bootstrap(
         callout_fee_fen=settings.callout_fee_fen,
         timers=policy,
         staff_channel=settings.staff_channel,
+        # with no group limit a card goes at once: nothing to gather
+        card_batch=settings.job_card_batch if settings.telegram_group_per_minute > 0 else 1,
         clock=clock,
     )
     db = Database(settings.database_url, clock, info={POLICY_KEY: policy})

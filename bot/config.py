@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     telegram_chat_per_second: float = Field(default=1.0, ge=0)
     telegram_group_per_minute: float = Field(default=20.0, ge=0)
     telegram_overall_per_second: float = Field(default=30.0, ge=0)
+    # orders a job card gathers while the group's cards wait for its limit (1: one card each)
+    job_card_batch: int = Field(default=5, ge=1, le=10)
     callout_fee_yuan: float = Field(default=0, ge=0, le=10_000)  # charged when a quote is declined
     # WeChat Official Account (bot/wechat); the channel is on when app id and token are set
     wechat_app_id: str = ""

@@ -27,6 +27,7 @@ class Desk:
     callout_fee_fen: int = 0  # charged when the owner declines an on-site quote (R5)
     timers: TimerPolicy = field(default_factory=TimerPolicy)
     staff_channel: str = "telegram"  # staff groups live on Telegram, whatever owners use
+    card_batch: int = 1  # orders one unsent job card may gather for a group (issue 15.3)
     clock: Clock = system_clock
 
     def now(self) -> datetime:

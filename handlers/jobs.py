@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.desk import Desk
@@ -18,6 +22,7 @@ from handlers.messages import Button, Outbound
 from handlers.notify import notify_person
 from handlers.owner_text import field_text, one_line
 from handlers.turn import Press, Turn
+from store import outbox
 from store.jobs import claim, department_for, may_take, order_for_update
 from store.models import Order, OutboxMessage, Person
 from store.order_states import OrderAction, OrderStatus, allowed_actions
@@ -90,7 +95,7 @@ def _title(_: Translate, order: Order) -> str:
     return _("🔧 New job {number}").format(number=order.number)
 
 
-def card_text(desk: Desk, order: Order, language: str) -> str:
+def card_text(desk: Desk, order: Order, language: str, problem_chars: int = 500) -> str:
     """What the staff group sees: never the owner's name or phone."""
     _ = translator(language)
     room = order.unit.code if order.unit is not None else "-"
@@ -104,7 +109,7 @@ def card_text(desk: Desk, order: Order, language: str) -> str:
             _title(_, order),
             place,
             _("Category: {category}").format(category=category_label(_, order.category)),
-            _("Problem: {text}").format(text=field_text(order.description, 500)),
+            _("Problem: {text}").format(text=field_text(order.description, problem_chars)),
             _("When: {when}").format(when=_when(_, desk, order, language)),
             _("Price: {price}").format(price=_price(_, order)),
             _("Photos: {count}").format(count=len(order.photos)),
@@ -120,10 +125,13 @@ def post_job_card(turn: Turn, order: Order) -> None:
 
 def queue_job_card(session: Session, desk: Desk, order: Order, *, again: bool = False) -> None:
     """Queue the order's card (Claim, Assign) for its department's group; `again` marks a
-    re-announcement of a job still waiting. Later edits go to this newest card."""
+    re-announcement of a job still waiting. Later edits go to this newest card. While the
+    group's previous card has not gone out yet, the order joins it (issue 15.3)."""
     group = desk.group_for(order.department)
     if group is None:
         return  # no staff group configured: the order waits on the supervisor's board
+    if _join_unsent_card(session, desk, group, order, again):
+        return
     language = desk.default_language
     _ = translator(language)
     claim_button = order_button(_("🙋 Claim"), order, "claim")
@@ -132,10 +140,125 @@ def queue_job_card(session: Session, desk: Desk, order: Order, *, again: bool = 
     if again:
         text = _("⏰ Still waiting for someone to take it:") + "\n" + text
     card = Outbound(group, text, [[claim_button, assign_button]])
-    row = OutboxMessage(channel=desk.staff_channel, chat_id=group, payload=card.to_payload())
+    on_card = {"orders": [order.id], "again": [order.id] if again else [], "lines": {}}
+    payload = {**card.to_payload(), CARD_KEY: on_card}
+    row = OutboxMessage(channel=desk.staff_channel, chat_id=group, payload=payload)
     session.add(row)
     session.flush()
     order.card_outbox_id = row.id
+
+
+# --- storm cards (issue 15.3) ----------------------------------------------------------------
+# Telegram lets a bot post 20 messages a minute into a group, so on a storm night single cards
+# would queue for many minutes. A card that has not gone out yet (no sender holds its outbox
+# row) is rewritten to take the next orders, up to desk.card_batch, each with its own Claim
+# and Assign; every order on it points at the same outbox row (order.card_outbox_id), so all
+# know its message id and its sent_at (the R6 re-post counts from it). A claim edits the
+# whole card from the orders' state: the taken one shows who, the others keep their buttons.
+
+CARD_KEY = "job_card"  # in a card's outbox payload: its orders, re-posts and status lines
+CARD_CHARS = 4000  # Telegram takes 4096 characters a message: a full card starts a new one
+
+
+def _on_card(row: OutboxMessage | None) -> dict[str, Any] | None:
+    """What a job card's outbox row says about its orders (None: not a job card)."""
+    value = row.payload.get(CARD_KEY) if row is not None else None
+    return value if isinstance(value, dict) and value.get("orders") else None
+
+
+def _join_unsent_card(
+    session: Session, desk: Desk, group: str, order: Order, again: bool
+) -> bool:
+    """Add the order to the group's newest card if it has not gone out and has room."""
+    if desk.card_batch < 2 or desk.staff_channel != "telegram":
+        return False  # no group limit to beat; WeCom sends each member their own cards
+    row = outbox.unsent_tail(session, desk.staff_channel, group)
+    on_card = _on_card(row)
+    if row is None or on_card is None or row.lease_until is not None:
+        return False  # a sender holds it (its lease is the fence), or it is not a job card
+    orders = [int(i) for i in on_card["orders"]]
+    if len(orders) >= desk.card_batch or order.id in orders:
+        return False
+    joined = {
+        **on_card,
+        "orders": [*orders, order.id],
+        "again": [*on_card.get("again", []), *([order.id] if again else [])],
+    }
+    card = combined_card(session, desk, group, joined)
+    if len(card.text.encode("utf-16-le")) // 2 > CARD_CHARS:  # as Telegram counts
+        return False
+    row.payload = {**row.payload, **card.to_payload(), CARD_KEY: joined}
+    order.card_outbox_id = row.id
+    return True
+
+
+def combined_card(session: Session, desk: Desk, chat: str, on_card: dict[str, Any]) -> Outbound:
+    """A card of several orders as they stand now: a waiting order with its own Claim and
+    Assign, a taken one with who took it (its line from show_on_card)."""
+    language = desk.default_language
+    _ = translator(language)
+    ids = [int(i) for i in on_card["orders"]]
+    found = session.scalars(
+        select(Order).where(Order.id.in_(ids)).execution_options(populate_existing=True)
+    )
+    orders = {o.id: o for o in found}
+    again = {int(i) for i in on_card.get("again", [])}
+    lines: dict[str, str] = on_card.get("lines", {})
+    heading = _("📋 {count} jobs on this card, each with its own Claim button.")
+    blocks = [heading.format(count=len(ids))]
+    buttons: list[list[Button]] = []
+    for position, order_id in enumerate(ids, 1):
+        order = orders.get(order_id)
+        if order is None:
+            continue
+        block = card_text(desk, order, language, problem_chars=200).split("\n")
+        if order_id in again:
+            block.insert(0, _("⏰ Still waiting for someone to take it:"))
+        block[0] = f"{position}. {block[0]}"
+        if order.status == OrderStatus.SUBMITTED:
+            take = order_button(_("🙋 Claim {number}").format(number=order.number), order, "claim")
+            buttons.append([take, order_button(_("👤 Assign"), order, "assign")])
+        else:
+            block.append(lines.get(str(order_id)) or _no_longer_waiting(_, desk, order))
+        blocks.append("\n".join(block))
+    return Outbound(chat, "\n\n".join(blocks), buttons)
+
+
+def _no_longer_waiting(_: Translate, desk: Desk, order: Order) -> str:
+    """The status line of an order taken or ended elsewhere (not through this card)."""
+    if order.assignee is not None:
+        stamp = desk.local(order.claimed_at or desk.now()).strftime("%H:%M")
+        name = one_line(order.assignee.name)
+        return _("✅ Taken by {name} at {time}").format(name=name, time=stamp)
+    return _("✖ No longer waiting")
+
+
+def _show_on_combined_card(turn: Turn, card_id: int, order: Order, line: str) -> None:
+    """Show `line` for the order on its card of several orders; the others keep their buttons.
+    The card's row is locked first, so two claims on one card edit it one after the other,
+    the later showing both."""
+    session = turn.session
+    card = session.get(OutboxMessage, card_id, with_for_update=True, populate_existing=True)
+    on_card = _on_card(card)
+    if card is None or on_card is None:
+        return
+    on_card = {**on_card, "lines": {**on_card.get("lines", {}), str(order.id): line}}
+    message = combined_card(session, turn.desk, card.chat_id, on_card)
+    if card.status == "pending" and card.lease_until is None:  # not gone out: rewrite it
+        card.payload = {**card.payload, **message.to_payload(), CARD_KEY: on_card}
+        return
+    card.payload = {**card.payload, CARD_KEY: on_card}  # what the card shows from now on
+    if card.status == "sent":
+        message = replace(message, edit_message_id=card.external_id)
+    else:  # on its way this very moment (or never delivered): this order's own line, new
+        text = f"{card_text(turn.desk, order, turn.desk.default_language)}\n{line}"
+        message = Outbound(card.chat_id, text, [])
+    if card.channel == turn.inbound.channel:
+        turn.replies.append(message)
+    else:
+        session.add(
+            OutboxMessage(channel=card.channel, chat_id=card.chat_id, payload=message.to_payload())
+        )
 
 
 def on_order_button(turn: Turn, press: Press) -> None:
@@ -190,6 +313,10 @@ def show_on_card(turn: Turn, order: Order, line: str) -> None:
     else:  # pressed in another channel than the card's (Telegram staff, cards on WeCom)
         turn.session.add(OutboxMessage(channel=channel, chat_id=chat, payload=message.to_payload()))
 
+    on_card = _on_card(card)
+    if card is not None and on_card is not None and len(on_card["orders"]) > 1:
+        _show_on_combined_card(turn, card.id, order, line)
+        return
 
 def hand_over(turn: Turn, order: Order, engineer: Person, heading: str, actor: str = "") -> None:
     """Send the holder the order's details and buttons (`heading`: msgid with {number}, {actor})."""

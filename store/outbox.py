@@ -113,6 +113,25 @@ def claim_due(
     return list(rows)
 
 
+def unsent_tail(session: Session, channel: str, chat_id: str) -> OutboxMessage | None:
+    """The chat's newest message not yet sent, locked for the rest of the transaction (None
+    when there is none). Only a row no sender holds (`lease_until` None) may still be
+    rewritten: a sender's lease waits for this lock, then reads what was written (PostgreSQL
+    re-checks its UPDATE after the lock; SQLite runs one writer at a time)."""
+    return session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == "pending",
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def renew(
     session: Session, message_ids: Sequence[int], token: datetime, new_token: datetime
 ) -> set[int]:

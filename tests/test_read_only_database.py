@@ -20,12 +20,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, func, select
 
 from bot.web import webhook_app
 from store import migrate
 from store.db import Database, DatabaseNotWritable
+from store.models import Identity, PersonRole, ProcessedUpdate
+from store.staff import create_invite
 from tests.fake_telegram import FakeTelegram, TgUser
+from tests.fake_wecom import FakeWeCom, WeComPhone, start_wecom, text_xml, wecom_settings
 from tests.harness import MONDAY_MORNING, FakeClock, seed_examples, settle, start_bot
 
 
@@ -160,3 +163,55 @@ async def test_writes_resume_when_permissions_return(
         await bot.stop()
     replies = fake_tg.messages_to(owner.id)
     assert len(replies) == 1 and "service desk" in replies[0]
+
+
+async def test_wecom_callback_is_sent_again_when_the_database_takes_no_writes(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
+) -> None:
+    """A WeCom callback that cannot be stored is answered 503, not 200: WeCom re-delivers on
+    anything but 200 (an empty 200 would tell it the message was taken). A staff member's
+    invitation code sent while the database is read-only is not lost: WeCom's retry after it
+    is writable again makes them staff once, and a late retry is a duplicate."""
+    with FakeWeCom() as fake:
+        bot = await start_bot(fake_tg, db_url, clock, **wecom_settings(fake))
+        side = await start_wecom(bot, fake)
+        fault = ReadOnly(bot.services.db.engine)
+        services = bot.services
+        try:
+            with services.db.unit_of_work() as uow:
+                code = create_invite(
+                    uow.session, "engineer", "engineering", services.clock(), name="Wang Gong"
+                ).code
+                uow.commit()
+            phone = WeComPhone(side.url, services.clock)
+            xml = text_xml(
+                "wanggong", f"/start {code}", 8_300_000_000_001, int(clock().timestamp())
+            )
+            params, body = phone.request(xml)
+
+            fault.start()
+            assert await phone.post_raw(params, body) == 503
+            assert await phone.post_raw(params, body) == 503  # WeCom's retry, still read-only
+            fault.stop()
+            assert await phone.post_raw(params, body) == 200  # its last retry
+            await settle(bot, "8300000000001", timeout=15)
+            assert await phone.post_raw(params, body) == 200  # a late copy: a duplicate
+            await settle(bot, "8300000000001", timeout=15)
+            with services.db.unit_of_work() as uow:
+                handled = uow.session.scalar(
+                    select(func.count())
+                    .select_from(ProcessedUpdate)
+                    .where(ProcessedUpdate.update_id == "8300000000001")
+                )
+                roles = uow.session.execute(
+                    select(PersonRole.role, PersonRole.department)
+                    .join(Identity, Identity.person_id == PersonRole.person_id)
+                    .where(Identity.channel == "wecom", Identity.external_id == "wanggong")
+                ).all()
+            assert handled == 1 and roles == [("engineer", "engineering")]
+        finally:
+            fault.stop()
+            await side.stop()
+            await bot.stop()
+        welcomes = fake.messages_to("wanggong")
+        assert len(welcomes) == 1 and "Wang Gong" in welcomes[0]["text"], welcomes

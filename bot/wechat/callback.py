@@ -1,7 +1,8 @@
 """What Tencent's two callback URLs share, the Official Account's webhook and the WeCom app's:
 the GET/POST endpoint that answers a refusal with its HTTP status, the body size limit, the
 timestamp (replay) guard, no DTD or entity declaration, AES decryption with the message
-signature, and parsing the XML into a message that names its sender."""
+signature, and parsing the XML into a message that names its sender; a message the database
+could not store (it takes no writes now) is answered 503, so that Tencent sends it again."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from wechatpy.exceptions import InvalidSignatureException
 
 from store.clock import Clock
+from store.db import cannot_write
 
 log = logging.getLogger(__name__)
 MAX_SKEW = 300  # seconds between Tencent's timestamp and our clock
@@ -42,7 +44,9 @@ def endpoint(
     verify: Callable[[Request], Response],
     receive: Callable[[Request], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
-    """A Starlette endpoint: GET verifies the URL, POST receives; a refusal is its status."""
+    """A Starlette endpoint: GET verifies the URL, POST receives; a refusal is its status, and
+    a message not stored because the database takes no writes is 503 (WeCom re-delivers on
+    anything but 200; a retry of what was stored after all is a duplicate, ignored)."""
 
     async def serve(request: Request) -> Response:
         try:
@@ -52,6 +56,12 @@ def endpoint(
         except Refused as exc:
             log.info("%s refused (%s): %s", name, exc.status, exc.reason)
             return PlainTextResponse(exc.reason, status_code=exc.status)
+        except Exception as exc:
+            if not cannot_write(exc):
+                raise
+            # one line, no traceback: the storage is at fault, not the message (issue 14.1)
+            log.warning("%s: not stored, answered 503 (%s)", name, str(exc).splitlines()[0])
+            return PlainTextResponse("not stored, send it again", status_code=503)
 
     return serve
 

@@ -31,6 +31,7 @@ from bot.wecom.inbound import to_inbound
 from handlers.inbox import handle_inbound
 from handlers.messages import Inbound
 from store import wecom as store
+from store.db import cannot_write
 
 if TYPE_CHECKING:
     from bot.wecom.app import WeComDesk
@@ -77,7 +78,8 @@ def open_message(desk: WeComDesk, request: Request, body: bytes) -> dict[str, An
 
 
 async def receive(desk: WeComDesk, request: Request) -> Response:
-    """Handle one callback; answer empty (every reply goes through the app message API)."""
+    """Handle one callback; answer empty (every reply goes through the app message API), or
+    503 when it was not stored because the database takes no writes, so WeCom sends it again."""
     body = await read_body(request, desk.settings.wecom_max_body)
     data = open_message(desk, request, body)
     inbound = await asyncio.to_thread(_translate, desk, data)
@@ -86,13 +88,17 @@ async def receive(desk: WeComDesk, request: Request) -> Response:
     work = asyncio.ensure_future(asyncio.to_thread(handle_inbound, desk.db, desk.desk, inbound))
     work.add_done_callback(lambda done: _finished(desk, done))
     await asyncio.wait({work}, timeout=ANSWER_SECONDS)
+    failure = work.exception() if work.done() and not work.cancelled() else None
+    if failure is not None and cannot_write(failure):
+        raise failure  # not stored: the endpoint answers 503 and WeCom sends it again
     return PlainTextResponse("")
 
 
 def _finished(desk: WeComDesk, work: asyncio.Future[bool]) -> None:
     """The message is handled: its replies are in the outbox, wake the senders."""
-    if not work.cancelled() and work.exception() is not None:
-        log.error("wecom message failed", exc_info=work.exception())
+    failure = None if work.cancelled() else work.exception()
+    if failure is not None and not cannot_write(failure):  # that one is answered 503
+        log.error("wecom message failed", exc_info=failure)
     desk.written()
 
 
