@@ -302,6 +302,10 @@ def show_on_card(turn: Turn, order: Order, line: str) -> None:
     language = turn.desk.default_language
     text = f"{card_text(turn.desk, order, language)}\n{line}"
     card = turn.session.get(OutboxMessage, order.card_outbox_id) if order.card_outbox_id else None
+    on_card = _on_card(card)
+    if card is not None and on_card is not None and len(on_card["orders"]) > 1:
+        _show_on_combined_card(turn, card.id, order, line)
+        return
     edit = card.external_id if card is not None and card.status == "sent" else None
     chat = card.chat_id if card is not None else turn.desk.group_for(order.department)
     if chat is None:  # no card and no group: the order lives on the board only
@@ -313,10 +317,6 @@ def show_on_card(turn: Turn, order: Order, line: str) -> None:
     else:  # pressed in another channel than the card's (Telegram staff, cards on WeCom)
         turn.session.add(OutboxMessage(channel=channel, chat_id=chat, payload=message.to_payload()))
 
-    on_card = _on_card(card)
-    if card is not None and on_card is not None and len(on_card["orders"]) > 1:
-        _show_on_combined_card(turn, card.id, order, line)
-        return
 
 def hand_over(turn: Turn, order: Order, engineer: Person, heading: str, actor: str = "") -> None:
     """Send the holder the order's details and buttons (`heading`: msgid with {number}, {actor})."""
