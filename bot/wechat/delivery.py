@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import tzinfo
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.outbox import Delivered, DeliveryResult, RetryLater, Undeliverable
 from bot.wechat.api import (
@@ -27,7 +27,6 @@ from store.clock import Clock
 from store.db import Database
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 DEFAULT_KIND = "notice"
 FIELD_LIMIT = 200  # template field values are short
 HOLD_SECONDS = 1.0  # how long a message waits while its chat's webhook request may answer it
@@ -113,10 +112,10 @@ class WeChatDelivery:
         text = render(message, language)
         if text:
             body = {"touser": openid, "msgtype": "text", "text": {"content": text}}
-            await self._with_token(lambda token: self.api.send_custom(token, body))
+            await self.tokens.call(lambda token: self.api.send_custom(token, body))
         if message.photo:
             image = {"touser": openid, "msgtype": "image", "image": {"media_id": message.photo}}
-            await self._with_token(lambda token: self.api.send_custom(token, image))
+            await self.tokens.call(lambda token: self.api.send_custom(token, image))
 
     async def _template(self, message: Outbound, language: str) -> DeliveryResult:
         kind = template_kind(message)
@@ -140,19 +139,8 @@ class WeChatDelivery:
                 "remark": {"value": _("Reply to this account to answer.")},
             },
         }
-        msgid = await self._with_token(lambda token: self.api.send_template(token, body))
+        msgid = await self.tokens.call(lambda token: self.api.send_template(token, body))
         return Delivered(msgid or None)
-
-    async def _with_token(self, call: Callable[[str], Awaitable[T]]) -> T:
-        """Call with the shared token; once more with a new one if WeChat refuses it."""
-        token = await self.tokens.token()
-        try:
-            return await call(token)
-        except ApiError as exc:
-            if exc.errcode not in TOKEN_ERRORS:
-                raise
-            await self.tokens.refused(token)
-        return await call(await self.tokens.token())
 
     def _chat_state(self, openid: str) -> tuple[str, bool]:
         with self.db.unit_of_work() as uow:

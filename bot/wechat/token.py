@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from bot.wechat.api import ApiError
+from bot.wechat.api import TOKEN_ERRORS, ApiError
 from store import wechat as store
 from store.clock import Clock
 from store.db import Database
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 EARLY = timedelta(minutes=5)  # refresh this long before WeChat's expiry
 LEASE_SECONDS = 30.0
 
@@ -60,6 +62,18 @@ class TokenKeeper:
                 return await self._fetch()
             await asyncio.sleep(0.1)
         raise ApiError(-1, "timed out waiting for another worker's access token")
+
+    async def call(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """Call the API with the shared token; once more with a new one if it is refused
+        (the Official Account's and WeCom's deliveries alike)."""
+        token = await self.token()
+        try:
+            return await call(token)
+        except ApiError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+            await self.refused(token)
+        return await call(await self.token())
 
     async def refused(self, token: str) -> None:
         """WeChat said the token is invalid or expired: the next call fetches a new one."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.outbox import Delivered, DeliveryResult, RetryLater, Undeliverable
 from bot.wechat.api import TOKEN_ERRORS, ApiError
@@ -25,7 +24,6 @@ from store import wecom as store
 from store.db import Database
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 BUSY_ERRORS = frozenset({-1, -2, 45009, 45033})  # busy, network, frequency, concurrency
 GONE_ERRORS = frozenset({60111, 81013, 82001})  # no such user, nobody valid, out of the app's range
 REPLACE_CHARS = 30  # the text that replaces a card's buttons
@@ -74,7 +72,7 @@ class WeComDelivery:
             return Delivered(None)
         if as_card(message):
             card = card_of(message, _task_id())
-            answer = await self._with_token(lambda token: self.api.send(token, users, card))
+            answer = await self.tokens.call(lambda token: self.api.send(token, users, card))
             await self._mirror(message.text)
             code = str(answer.get("response_code") or "")
             if len(code) > 64:  # cannot be kept: later changes go as text instead
@@ -82,7 +80,7 @@ class WeComDelivery:
                 code = ""
             return Delivered(code or None)
         body = {"msgtype": "text", "text": {"content": text_of(message, self.default_language)}}
-        answer = await self._with_token(lambda token: self.api.send(token, users, body))
+        answer = await self.tokens.call(lambda token: self.api.send(token, users, body))
         await self._mirror(message.text)
         return Delivered(str(answer.get("msgid") or "") or None)
 
@@ -95,14 +93,14 @@ class WeComDelivery:
             "button": {"replace_name": cut(taken_line(message), REPLACE_CHARS)},
         }
         try:
-            await self._with_token(lambda token: self.api.update_card(token, body))
+            await self.tokens.call(lambda token: self.api.update_card(token, body))
             return
         except ApiError as exc:
             if exc.errcode in TOKEN_ERRORS or exc.errcode in BUSY_ERRORS:
                 raise
             log.info("WeCom card update refused (%s): sending the text", exc)
         text = {"msgtype": "text", "text": {"content": cut_bytes(message.text)}}
-        await self._with_token(lambda token: self.api.send(token, users, text))
+        await self.tokens.call(lambda token: self.api.send(token, users, text))
 
     async def _mirror(self, text: str) -> None:
         """Copy a group message to the group robot, read-only; its failure loses nothing."""
@@ -130,21 +128,21 @@ class WeComDelivery:
         if message.upload is not None:
             kind = "image" if message.upload.kind == "photo" else "file"
             upload = message.upload
-            media = await self._with_token(
+            media = await self.tokens.call(
                 lambda token: self.api.upload(token, kind, upload.filename, upload.data)
             )
             body: dict[str, Any] = {"msgtype": kind, kind: {"media_id": media}}
-            await self._with_token(lambda token: self.api.send(token, [userid], body))
+            await self.tokens.call(lambda token: self.api.send(token, [userid], body))
         if message.text.strip() or menu_of(message):
             if as_card(message):
                 body = card_of(message, _task_id())
             else:
                 body = {"msgtype": "text", "text": {"content": text_of(message, language)}}
-            answer = await self._with_token(lambda token: self.api.send(token, [userid], body))
+            answer = await self.tokens.call(lambda token: self.api.send(token, [userid], body))
             msgid = str(answer.get("msgid") or "")
         if message.photo:  # a photo taken in WeCom (a media id of this app)
             image = {"msgtype": "image", "image": {"media_id": message.photo}}
-            await self._with_token(lambda token: self.api.send(token, [userid], image))
+            await self.tokens.call(lambda token: self.api.send(token, [userid], image))
         if menu_of(message):  # a typed "1" picks the first option, as on the Official Account
             await asyncio.to_thread(self._remember_menu, message)
         return Delivered(msgid or None)
@@ -157,17 +155,6 @@ class WeComDelivery:
         with self.db.unit_of_work() as uow:
             store.set_menu(uow.session, message.chat_id, menu_of(message))
             uow.commit()
-
-    async def _with_token(self, call: Callable[[str], Awaitable[T]]) -> T:
-        """Call with the shared token; once more with a new one if WeCom refuses it."""
-        token = await self.tokens.token()
-        try:
-            return await call(token)
-        except ApiError as exc:
-            if exc.errcode not in TOKEN_ERRORS:
-                raise
-            await self.tokens.refused(token)
-        return await call(await self.tokens.token())
 
 
 def _task_id() -> str:
