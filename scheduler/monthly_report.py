@@ -364,6 +364,19 @@ def _complaints(sheet: _Sheet, _: Translate, summary: ComplaintMonth) -> None:
     sheet.append([_("Liaison forms awaiting a reply"), s.liaisons_awaiting])
 
 
+def _remembered(translate: Translate) -> Translate:
+    """`translate` with its answers kept: the same few labels are asked for on every row."""
+    seen: dict[str, str] = {}
+
+    def remembered(text: str) -> str:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = translate(text)
+        return found
+
+    return remembered
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -385,7 +398,7 @@ def write_monthly_workbook(
     (sheet, rows so far) every 10,000 rows and when each sheet is finished."""
     parse_month(month)
     now = now or session_now(session)
-    _ = translator(language)
+    _ = _remembered(translator(language))
     book = XlsxWriter(out)
 
     stats = monthly_statistics(session, month, tz)

@@ -32,6 +32,10 @@ _EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
 # characters XML 1.0 cannot carry: C0 controls but tab and newlines, lone surrogates, FFFE/FFFF
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# text written as it is: no markup, nothing XML cannot carry, no space at either end
+_UNSAFE = r"&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_END = rf"[^\s\r{_UNSAFE}]"
+_PLAIN = re.compile(rf"{_END}(?:[^\r{_UNSAFE}]{{0,{MAX_TEXT - 2}}}{_END})?")
 _FLUSH_ROWS = 500  # rows gathered before one write (and one compress call) into the zip
 
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -89,7 +93,9 @@ class XlsxWriter:
     at the end."""
 
     def __init__(self, out: IO[bytes]) -> None:
-        self._zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED)
+        # level 1: a third of the time of the default 6 for a quarter more bytes (10^6 orders:
+        # 70 MB of XML in 10.7 MB instead of 8.4 MB, 1 s of compressing instead of 3)
+        self._zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         self._titles: list[str] = []
         self._formats: dict[str, int] = {}
         self._styles: dict[tuple[int, bool], int] = {(0, False): 0}
@@ -243,8 +249,14 @@ class Sheet:
         self._row = r = self._row + 1
         cells = []
         for column, value in enumerate(values):
+            kind = type(value)
+            if kind is str and value and _PLAIN.fullmatch(value) is not None:
+                # the usual cell, in line: text with nothing to escape (~40% less time a row)
+                ref = _COLUMNS[column] if column < 256 else column_letter(column + 1)
+                cells.append(f'<c r="{ref}{r}" t="inlineStr"><is><t>{value}</t></is></c>')
+                continue
             style = 0
-            if type(value) is Styled:
+            if kind is Styled:
                 value, style = value
             cell = _cell(value, style, self._dates)
             if cell:
