@@ -10,8 +10,10 @@ import re
 import threading
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.outbox import Deliverer, DeliveryResult
@@ -399,3 +401,18 @@ async def test_concurrent_submits_never_lose_an_order(
 def _order_count(bot: Bot) -> int:
     with bot.services.db.unit_of_work() as uow:
         return int(uow.session.scalar(select(func.count()).select_from(Order)) or 0)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_storm_transcript_is_current(language: str, tmp_path: Path) -> None:
+    """docs/transcripts/storm.*.md is what the code says now: 7 orders on 3 cards, two claims
+    on the shared card, each editing only its own entry."""
+    from tests.storm_transcript import storm_transcript
+    from tests.transcripts import OUT
+
+    text, counts = await storm_transcript(language, tmp_path)
+    checked_in = OUT / f"storm.{language}.md"
+    hint = "run bin/transcripts and commit docs/transcripts/ (then read the diff: it is the UX)"
+    assert checked_in.exists(), f"{checked_in} is missing: {hint}"
+    assert checked_in.read_text(encoding="utf-8") == text, f"{checked_in} is stale: {hint}"
+    assert counts.sent["Staff group"] == 3 and counts.edited["Staff group"] == 2
