@@ -19,10 +19,12 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
 
 from bot.background import Background
 from handlers.messages import Outbound
@@ -231,6 +233,10 @@ class OutboxSender:
         # renewal that changes its token
         self._ledger = asyncio.Lock()
         self._renewed_at = time.monotonic()
+        # outcomes waiting to be recorded, written together by one recorder task: under load
+        # many lanes finish a send at once, and one transaction records them all
+        self._outcomes: list[tuple[OutboxMessage, DeliveryResult, asyncio.Future[bool]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
         """Something new is in the outbox: deliver it now rather than at the next poll."""
@@ -258,6 +264,8 @@ class OutboxSender:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
+        if self._recorder is not None:  # outcomes of sends that went out are written first
+            await asyncio.wait([self._recorder])
         await self._keeper.stop()
 
     async def _loop(self) -> None:
@@ -420,27 +428,58 @@ class OutboxSender:
             return rows
 
     async def _record(self, row: OutboxMessage, result: DeliveryResult) -> bool:
-        async with self._ledger:
-            return await asyncio.to_thread(self._write_record, row, result)
+        """Record the outcome (with whatever other lanes finished meanwhile, in one
+        transaction); False when the row's lease was lost."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._outcomes.append((row, result, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._write_outcomes(), name="outbox-recorder")
+        return await future
 
-    def _write_record(self, row: OutboxMessage, result: DeliveryResult) -> bool:
-        """Record the outcome under the row's lease token; False when the lease was lost."""
+    async def _write_outcomes(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                async with self._ledger:
+                    kept = await asyncio.to_thread(
+                        self._write_records, [(row, result) for row, result, _ in batch]
+                    )
+            except Exception as exc:  # each lane sees the failure of its own record
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, _, future), one in zip(batch, kept, strict=True):
+                if not future.done():  # a lane cancelled meanwhile no longer waits
+                    future.set_result(one)
+
+    def _write_records(
+        self, outcomes: Sequence[tuple[OutboxMessage, DeliveryResult]]
+    ) -> list[bool]:
+        """Record each outcome under its row's lease token, all in one transaction; for each,
+        False when that lease was lost."""
         now = self.clock()
-        token = row.lease_until
-        assert token is not None
         with self.db.unit_of_work() as uow:
-            session = uow.session
-            if isinstance(result, Delivered):
-                kept = outbox.mark_sent(session, row.id, token, now, result.external_id)
-            elif isinstance(result, Undeliverable) or row.attempts + 1 >= MAX_ATTEMPTS:
-                kept = outbox.mark_failed(session, row.id, token, result.error)
-            else:
-                wait = result.after_seconds
-                delay = wait if wait is not None else backoff_seconds(row.attempts)
-                when = now + timedelta(seconds=delay)
-                kept = outbox.reschedule(session, row.id, token, when, result.error)
+            kept = [self._write_record(uow.session, row, result, now) for row, result in outcomes]
             uow.commit()
             return kept
+
+    @staticmethod
+    def _write_record(
+        session: Session, row: OutboxMessage, result: DeliveryResult, now: datetime
+    ) -> bool:
+        """Record one outcome under the row's lease token; False when the lease was lost."""
+        token = row.lease_until
+        assert token is not None
+        if isinstance(result, Delivered):
+            return outbox.mark_sent(session, row.id, token, now, result.external_id)
+        if isinstance(result, Undeliverable) or row.attempts + 1 >= MAX_ATTEMPTS:
+            return outbox.mark_failed(session, row.id, token, result.error)
+        wait = result.after_seconds
+        delay = wait if wait is not None else backoff_seconds(row.attempts)
+        return outbox.reschedule(
+            session, row.id, token, now + timedelta(seconds=delay), result.error
+        )
 
     def _give_back(self, rows: Sequence[OutboxMessage]) -> None:
         with self.db.unit_of_work() as uow:
@@ -487,3 +526,32 @@ class OutboxSender:
             if row.id in kept:
                 row.lease_until = new_token
         return kept
+
+
+class SenderChannel:
+    """A channel whose outbox one sender delivers (the Official Account, WeCom): started and
+    stopped with it, and woken, with the other channels' senders, after a message wrote."""
+
+    def __init__(self, sender: OutboxSender) -> None:
+        self.sender = sender
+        # senders of other channels, woken when this channel's message wrote to them
+        self.also_notify: list[Callable[[], None]] = []
+
+    def written(self) -> None:
+        """New outbox rows may be waiting: wake every sender."""
+        self.sender.notify()
+        for notify in self.also_notify:
+            notify()
+
+    def start(self) -> None:
+        """Start delivering (anything committed before a restart goes out now)."""
+        self.sender.start()
+        self.sender.notify()
+
+    async def stop(self) -> None:
+        """Stop delivering; what is not sent stays in the outbox."""
+        await self.sender.stop()
+        await self.close()
+
+    async def close(self) -> None:
+        """Release what the channel holds besides its sender (an API client)."""

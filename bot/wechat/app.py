@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from wechatpy.crypto import WeChatCrypto
 
 from bot.bootstrap import Services
 from bot.config import parse_templates
-from bot.outbox import UNPACED, OutboxSender
+from bot.outbox import UNPACED, OutboxSender, SenderChannel
 from bot.wechat.api import WeChatApi
 from bot.wechat.delivery import WeChatDelivery
 from bot.wechat.token import TokenKeeper
@@ -18,7 +17,7 @@ from bot.wechat.token import TokenKeeper
 log = logging.getLogger(__name__)
 
 
-class WeChatDesk:
+class WeChatDesk(SenderChannel):
     """The WeChat channel of the desk: serve `endpoint` on the ASGI app, deliver the outbox."""
 
     def __init__(self, services: Services) -> None:
@@ -56,25 +55,14 @@ class WeChatDesk:
             timezone=ZoneInfo(settings.timezone),
             holding=self.holding,
         )
-        # WeChat has no per-chat pace to keep; its quotas come back as errors (RetryLater)
-        self.sender = OutboxSender(
-            services.db, self.delivery, services.clock, settings.outbox_poll_seconds, UNPACED
+        # WeChat has no per-chat pace to keep; its quotas come back as errors (RetryLater);
+        # the other channels' senders are woken when a WeChat message wrote to them (staff cards)
+        super().__init__(
+            OutboxSender(
+                services.db, self.delivery, services.clock, settings.outbox_poll_seconds, UNPACED
+            )
         )
-        # senders of other channels, woken when a WeChat message wrote to them (staff cards)
-        self.also_notify: list[Callable[[], None]] = []
 
-    def written(self) -> None:
-        """New outbox rows may be waiting: wake every sender."""
-        self.sender.notify()
-        for notify in self.also_notify:
-            notify()
-
-    def start(self) -> None:
-        """Start delivering (anything committed before a restart goes out now)."""
-        self.sender.start()
-        self.sender.notify()
-
-    async def stop(self) -> None:
-        """Stop delivering; what is not sent stays in the outbox."""
-        await self.sender.stop()
+    async def close(self) -> None:
+        """Close the API client."""
         await self.api.close()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.bootstrap import Services
 from bot.config import parse_card_users
-from bot.outbox import UNPACED, OutboxSender
+from bot.outbox import UNPACED, OutboxSender, SenderChannel
 from bot.wechat.token import TokenKeeper
 from bot.wecom.api import WeComApi
 from bot.wecom.delivery import WeComDelivery
@@ -22,7 +21,7 @@ def token_key(corp_id: str, agent_id: int) -> str:
     return f"wecom:{corp_id}:{agent_id}"[:64]
 
 
-class WeComDesk:
+class WeComDesk(SenderChannel):
     """The WeCom channel of the desk: serve `endpoint` on the ASGI app, deliver the outbox."""
 
     def __init__(self, services: Services) -> None:
@@ -58,27 +57,16 @@ class WeComDesk:
             card_users=parse_card_users(settings.wecom_card_users),
             robot_url=settings.wecom_robot_url,
         )
-        # WeCom's quotas come back as errors (45009): no pace of our own
-        self.sender = OutboxSender(
-            services.db, self.delivery, services.clock, settings.outbox_poll_seconds, UNPACED
+        # WeCom's quotas come back as errors (45009): no pace of our own; the other channels'
+        # senders are woken when a WeCom message wrote to them (owners' news)
+        super().__init__(
+            OutboxSender(
+                services.db, self.delivery, services.clock, settings.outbox_poll_seconds, UNPACED
+            )
         )
-        # senders of other channels, woken when a WeCom message wrote to them (owners' news)
-        self.also_notify: list[Callable[[], None]] = []
 
-    def written(self) -> None:
-        """New outbox rows may be waiting: wake every sender."""
-        self.sender.notify()
-        for notify in self.also_notify:
-            notify()
-
-    def start(self) -> None:
-        """Start delivering (anything committed before a restart goes out now)."""
-        self.sender.start()
-        self.sender.notify()
-
-    async def stop(self) -> None:
-        """Stop delivering; what is not sent stays in the outbox."""
-        await self.sender.stop()
+    async def close(self) -> None:
+        """Close the API client."""
         await self.api.close()
 
 
