@@ -28,6 +28,8 @@ from store.db import Database, DatabaseNotWritable
 from store.models import Identity, PersonRole, ProcessedUpdate
 from store.staff import create_invite
 from tests.fake_telegram import FakeTelegram, TgUser
+from tests.fake_wechat import FakeWeChat, WeChatPhone, start_wechat, wechat_settings
+from tests.fake_wechat import text_xml as wechat_text_xml
 from tests.fake_wecom import FakeWeCom, WeComPhone, start_wecom, text_xml, wecom_settings
 from tests.harness import MONDAY_MORNING, FakeClock, seed_examples, settle, start_bot
 
@@ -215,3 +217,37 @@ async def test_wecom_callback_is_sent_again_when_the_database_takes_no_writes(
             await bot.stop()
         welcomes = fake.messages_to("wanggong")
         assert len(welcomes) == 1 and "Wang Gong" in welcomes[0]["text"], welcomes
+
+
+async def test_wechat_message_is_answered_503_while_the_database_takes_no_writes(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
+) -> None:
+    """The Official Account's webhook answers a message it could not store 503 (one log line,
+    no traceback), like WeCom's callback; WeChat's retry once writes work is answered with the
+    passive reply, and a later copy is a duplicate: "success", handled once."""
+    with FakeWeChat() as fake:
+        bot = await start_bot(fake_tg, db_url, clock, **wechat_settings(fake))
+        side = await start_wechat(bot, fake)
+        fault = ReadOnly(bot.services.db.engine)
+        try:
+            phone = WeChatPhone(side.url, bot.services.clock)
+            xml = wechat_text_xml("o-follower-1", "/help", 8_400_000_000_001, phone.now())
+            params, body = phone.request(xml)
+            fault.start()
+            assert (await phone.post_raw(params, body))[0] == 503
+            fault.stop()
+            status, reply = await phone.post_raw(params, body)
+            assert status == 200 and reply, reply
+            assert await phone.post_raw(params, body) == (200, None)  # a duplicate: "success"
+            await settle(bot, "8400000000001", timeout=15)
+            with bot.services.db.unit_of_work() as uow:
+                handled = uow.session.scalar(
+                    select(func.count())
+                    .select_from(ProcessedUpdate)
+                    .where(ProcessedUpdate.update_id == "8400000000001")
+                )
+            assert handled == 1
+        finally:
+            fault.stop()
+            await side.stop()
+            await bot.stop()
