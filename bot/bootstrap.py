@@ -63,6 +63,7 @@ def bootstrap(
         staff_channel=settings.staff_channel,
         # with no group limit a card goes at once: nothing to gather
         card_batch=settings.job_card_batch if settings.telegram_group_per_minute > 0 else 1,
+        web_chat_url=(settings.web_chat_url or None) if settings.web_chat_enabled else None,
         clock=clock,
     )
     db = Database(settings.database_url, clock, info={POLICY_KEY: policy})

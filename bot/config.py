@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     web_chat_secret: str = ""  # signs web sessions: at least 32 random characters
     web_chat_files: str = "var/web-files"  # where pictures sent from the web are kept
     web_chat_secure_cookie: bool = True  # the session cookie travels over HTTPS only
+    web_chat_url: str = ""  # the chat page's public address, e.g. https://desk.example.com/web/chat
     # timer numbers, e.g. "reannounce=10m,payment_every=3d,quiet_start=21:00" (see README)
     timers: str = ""
     sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
@@ -156,6 +157,15 @@ class Settings(BaseSettings):
     def _web_secret(cls, value: str) -> str:
         if value and len(value) < 32:
             raise ValueError("must be at least 32 characters (e.g. from `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("web_chat_url")
+    @classmethod
+    def _web_chat_url(cls, value: str) -> str:
+        if value and (not value.startswith(("https://", "http://")) or "#" in value):
+            raise ValueError(
+                "must be the chat page's address, e.g. https://desk.example.com/web/chat"
+            )
         return value
 
     @field_validator("wechat_path")

@@ -28,6 +28,7 @@ class Desk:
     timers: TimerPolicy = field(default_factory=TimerPolicy)
     staff_channel: str = "telegram"  # staff groups live on Telegram, whatever owners use
     card_batch: int = 1  # orders one unsent job card may gather for a group (issue 15.3)
+    web_chat_url: str | None = None  # the web chat's public page, where /web links point
     clock: Clock = system_clock
 
     def now(self) -> datetime:

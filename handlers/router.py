@@ -19,6 +19,7 @@ from handlers import (
     signoff,
     staff_onboarding,
     typed,
+    web_sign_in,
 )
 from handlers.complaints import entry as complaints
 from handlers.menu import (
@@ -47,6 +48,7 @@ COMMANDS = (
     "link",
     "complaint",
     "complaints",
+    "web",
 )
 
 
@@ -131,6 +133,8 @@ def _command(turn: Turn, command: str) -> None:
         ask_language(turn)
     elif command == "link":  # one person, two channels (works before registering, too)
         linking.on_link(turn)
+    elif command == "web":  # a one-time sign-in link to the web chat
+        web_sign_in.on_web(turn)
     elif turn.person is None:
         if turn.convo.step.startswith("reg_"):
             turn.say(_("Let us finish your registration first."))

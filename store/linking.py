@@ -23,14 +23,14 @@ from typing import Literal
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from store.models import Base, Identity, LinkCode, Person
+from store.models import Base, Identity, LinkCode, Person, WebSignIn
 
 CODE_TTL = timedelta(minutes=10)
 Outcome = Literal[
     "linked", "merged", "already", "invalid", "same_channel", "channel_taken",
     "different_homes", "has_records",
 ]  # fmt: skip
-_OWN_TABLES = frozenset({"identities", "link_codes"})
+_OWN_TABLES = frozenset({"identities", "link_codes", "web_sign_ins"})
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,7 @@ def _merge(session: Session, other: Person, target: Person) -> None:
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(LinkCode).where(LinkCode.person_id == other.id))
+    session.execute(delete(WebSignIn).where(WebSignIn.person_id == other.id))
     session.flush()
     session.expire_all()
     session.execute(delete(Person).where(Person.id == other.id))

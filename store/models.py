@@ -411,6 +411,31 @@ class LinkCode(Base):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
+class WebSignIn(Base):
+    """A one-time link that signs a registered person in to the web chat (sent by /web)."""
+
+    __tablename__ = "web_sign_ins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the link's token
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # where it was asked for
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's token (kept only as its hash) names a web identity."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    web_id: Mapped[str] = mapped_column(String(64), index=True)  # Identity.external_id, "web"
+    created_at: Mapped[datetime] = mapped_column(info=STAMPED)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
 # Capabilities grown into their own packages define their tables on the same Base; importing
 # them here keeps Base.metadata whole for Alembic and the migration-drift test.
 import store.complaints.models  # noqa: E402, F401

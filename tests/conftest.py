@@ -190,6 +190,7 @@ def db_backend(db_url: str) -> str:
 from collections.abc import AsyncIterator  # noqa: E402
 
 from tests.fake_telegram import FakeTelegram, TgUser  # noqa: E402
+from tests.fake_web import close_clients, reserve_port, start_web, web_owner, web_settings  # noqa: E402
 from tests.fake_wechat import FakeWeChat, start_wechat, wechat_owner, wechat_settings  # noqa: E402
 from tests.harness import MONDAY_MORNING, Bot, FakeClock, Owner, seed_examples, start_bot  # noqa: E402
 
@@ -209,7 +210,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def channel() -> str:
-    """The owners' channel: "telegram", unless a test is parametrized with "wechat"."""
+    """The owners' channel: "telegram", unless a test is parametrized with "wechat" or "web"."""
     return "telegram"
 
 
@@ -229,8 +230,12 @@ async def bot(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[Bot]:
     """A running bot on the example estate, polling the fake Bot API (and serving the WeChat
-    webhook against the fake WeChat API when the channel is "wechat")."""
+    webhook against the fake WeChat API when the channel is "wechat", the web chat when it is
+    "web")."""
     extra: dict[str, object] = {}
+    web_port = reserve_port() if channel == "web" else None
+    if web_port is not None:
+        extra = web_settings(request.getfixturevalue("tmp_path") / "web-files", web_port)
     if channel == "wechat":  # WeChat tells no app language: the owners' language is the default
         only_zhang = "zhang" in request.fixturenames and "alice" not in request.fixturenames
         fake_wx = request.getfixturevalue("fake_wx")
@@ -239,11 +244,16 @@ async def bot(
     seed_examples(running.services)
     if channel == "wechat":
         running.wechat = await start_wechat(running, fake_wx)
+    if web_port is not None:
+        running.web = await start_web(running, web_port)
     try:
         yield running
     finally:
         if running.wechat is not None:
             await running.wechat.stop()
+        if running.web is not None:
+            await close_clients(running)
+            await running.web.stop()
         await running.stop()
 
 
@@ -251,11 +261,20 @@ async def bot(
 def zhang(fake_tg: FakeTelegram, bot: Bot, channel: str) -> Owner:
     """张伟 of 3-2-1201 (registry phone 13812345678), Telegram (or WeChat) in Chinese."""
     user = TgUser(id=5001, first_name="伟", language_code="zh-hans")
-    return wechat_owner(bot, user) if channel == "wechat" else Owner(fake_tg, bot, user)
+    return owner_on(channel, fake_tg, bot, user)
 
 
 @pytest.fixture
 def alice(fake_tg: FakeTelegram, bot: Bot, channel: str) -> Owner:
     """An English-speaking owner of 1-1-101 (registry phone is 李娜's 13900001111)."""
     user = TgUser(id=5002, first_name="Alice", language_code="en")
-    return wechat_owner(bot, user) if channel == "wechat" else Owner(fake_tg, bot, user)
+    return owner_on(channel, fake_tg, bot, user)
+
+
+def owner_on(channel: str, fake_tg: FakeTelegram, bot: Bot, user: TgUser) -> Owner:
+    """The person chatting with the bot on the test's owners' channel."""
+    if channel == "wechat":
+        return wechat_owner(bot, user)
+    if channel == "web":
+        return web_owner(bot, user)
+    return Owner(fake_tg, bot, user)

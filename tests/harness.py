@@ -79,6 +79,7 @@ class Bot:
     services: Services
     desk: TelegramDesk
     wechat: Any = None  # the WeChat channel (tests.fake_wechat.WeChatSide) when running
+    web: Any = None  # the web chat (tests.fake_web.WebSide) when running
 
     async def stop(self) -> None:
         """Stop this bot process; if that hangs, report every task's stack and move on."""

@@ -30,6 +30,8 @@ from bot.webchat.session import COOKIE, HEADER, Sessions
 from bot.webchat.texts import text
 from handlers.inbox import handle_inbound
 from handlers.messages import ChatKind, Inbound
+from handlers.web_sign_in import redeem_link
+from store.web_sign_in import SignedIn, is_server_session, session_web_id
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -143,15 +145,26 @@ class WebChat:
             Route(f"{prefix}/photo/{{name}}", self.photo, methods=["GET"]),
             Route(f"{prefix}/events", self.events, methods=["GET"]),
             Route(f"{prefix}/stream", self.stream, methods=["POST"]),
+            Route(f"{prefix}/sign-in", self.sign_in, methods=["POST"]),
             Mount(f"{prefix}/static", StaticFiles(directory=STATIC), name="webchat-static"),
         ]
 
     # --- who is asking ---------------------------------------------------------------------
 
-    def _user(self, request: Request) -> str | None:
+    async def _user(self, request: Request) -> str | None:
         """The web id the request's token proves (a header wins over the cookie)."""
-        token = request.headers.get(HEADER) or request.cookies.get(COOKIE)
+        return await self._user_of(request.headers.get(HEADER) or request.cookies.get(COOKIE))
+
+    async def _user_of(self, token: str | None) -> str | None:
+        """The web id of a token: a signed one (the sandbox's, a first visit's) is checked
+        here; a server-side session (from a sign-in link) is looked up on the desk's clock."""
+        if token and is_server_session(token):
+            return await asyncio.to_thread(self._session_user, token)
         return self.sessions.user_of(token)
+
+    def _session_user(self, token: str) -> str | None:
+        with self.services.db.unit_of_work() as uow:
+            return session_web_id(uow.session, token, self.services.clock())
 
     def _chat(self, user_id: str, chat: str) -> tuple[str, ChatKind] | None:
         """The chat a person may use: their own ("me"), or a group they belong to."""
@@ -163,7 +176,8 @@ class WebChat:
 
     def _language(self, request: Request) -> str:
         """The language the page speaks: the person's own in the sandbox, else the page's."""
-        member = self.members.get(self._user(request) or "")
+        token = request.headers.get(HEADER) or request.cookies.get(COOKIE)
+        member = self.members.get(self.sessions.user_of(token) or "")
         if member is not None:
             return member.language
         return request.headers.get("X-Propdesk-Language") or request.headers.get(
@@ -171,6 +185,8 @@ class WebChat:
         )
 
     def _refuse(self, request: Request, key: str, status: int, **values: object) -> JSONResponse:
+        if key == "signed_out" and is_server_session(request.cookies.get(COOKIE) or ""):
+            key = "sign_in_again"  # a signed-in session ended: a reload would not help
         return JSONResponse(
             {"ok": False, "error": text(key, self._language(request), **values)},
             status_code=status,
@@ -191,7 +207,7 @@ class WebChat:
 
     async def chat_page(self, request: Request) -> Response:
         """A page with one chat; a first visit gets a new web id in an HttpOnly cookie."""
-        user_id = self._user(request)
+        user_id = await self._user(request)
         address = request.client.host if request.client is not None else "?"
         limits = self.limits
         if (
@@ -202,7 +218,7 @@ class WebChat:
             return self._refuse(request, "too_fast", 429)
         page = (STATIC / "chat.html").read_text(encoding="utf-8")
         response = Response(page, media_type="text/html; charset=utf-8")
-        if user_id is None:
+        if user_id is None and not is_server_session(request.cookies.get(COOKIE) or ""):
             token = self.sessions.mint(self.sessions.new_user_id())
             response.set_cookie(
                 COOKIE,
@@ -213,6 +229,47 @@ class WebChat:
                 secure=self.secure_cookie,
             )
         return response
+
+    async def sign_in(self, request: Request) -> Response:
+        """Redeem a one-time sign-in link (its token, from the page's address after '#', in
+        the JSON body): a server-side session in an HttpOnly cookie. Only the page's script can
+        post it (the custom header), so a link preview or another site cannot use it up."""
+        if not self._csrf_ok(request):
+            return self._refuse(request, "bad_request", 403)
+        address = request.client.host if request.client is not None else "?"
+        limits = self.limits
+        if limits is not None and self._too_fast(
+            f"sign-in:{address}", limits.new_per_second, limits.new_burst
+        ):
+            return self._refuse(request, "too_fast", 429)
+        body = await request.body()
+        try:
+            data = json.loads(body) if len(body) <= 1000 else None
+        except ValueError:
+            data = None
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str):
+            return self._refuse(request, "bad_request", 400)
+        signed = await asyncio.to_thread(self._redeem, token)
+        if signed is None:
+            return self._refuse(request, "link_invalid", 401)
+        self.written()
+        response = JSONResponse({"ok": True})
+        response.set_cookie(
+            COOKIE,
+            signed.session_token,
+            max_age=int((signed.expires_at - self.services.clock()).total_seconds()),
+            httponly=True,
+            samesite="lax",  # sent when the owner comes back by a link; POSTs need the header
+            secure=self.secure_cookie or request.url.scheme == "https",
+        )
+        return response
+
+    def _redeem(self, token: str) -> SignedIn | None:
+        with self.services.db.unit_of_work() as uow:
+            signed = redeem_link(uow, self.services.desk, token)
+            uow.commit()
+            return signed
 
     # --- messages in -----------------------------------------------------------------------
 
@@ -228,7 +285,7 @@ class WebChat:
 
     async def send(self, request: Request) -> Response:
         """Text or a button press from the page, as one Inbound."""
-        user_id = self._user(request)
+        user_id = await self._user(request)
         if user_id is None:
             return self._refuse(request, "signed_out", 401)
         if not self._csrf_ok(request):
@@ -269,7 +326,7 @@ class WebChat:
 
     async def upload(self, request: Request) -> Response:
         """A photo from the page: the body is the picture; kept under a random name."""
-        user_id = self._user(request)
+        user_id = await self._user(request)
         if user_id is None:
             return self._refuse(request, "signed_out", 401)
         if not self._csrf_ok(request):
@@ -350,7 +407,7 @@ class WebChat:
     async def photo(self, request: Request) -> Response:
         """A picture, to the person who sent it and to people whose chats were shown it
         (the engineer who took the job); to anyone else it does not exist."""
-        user_id = self._user(request)
+        user_id = await self._user(request)
         if user_id is None:
             return self._refuse(request, "signed_out", 401)
         name = request.path_params["name"]
@@ -372,7 +429,7 @@ class WebChat:
 
     async def events(self, request: Request) -> Response:
         """Server-Sent Events of one chat: what was delivered after `since`, then live."""
-        user_id = self._user(request)
+        user_id = await self._user(request)
         if user_id is None:
             return self._refuse(request, "signed_out", 401)
         chat = self._chat(user_id, request.query_params.get("chat", ""))
@@ -400,9 +457,9 @@ class WebChat:
                 return self._refuse(request, "bad_request", 400)
             token, since = item.get("token"), item.get("since")
             user_id = (
-                self.sessions.user_of(token)
+                await self._user_of(token)
                 if isinstance(token, str)
-                else self._user(request)  # no token: the page's cookie
+                else await self._user(request)  # no token: the page's cookie
             )
             if user_id is None:
                 return self._refuse(request, "signed_out", 401)

@@ -43,6 +43,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The desk is busy and could not take that message. Please try again in a moment.",
     },
     "not_found": {"zh": "找不到这张图片。", "en": "That picture was not found."},
+    "sign_in_again": {
+        "zh": "您的网页登录已失效。请在微信或 Telegram 中向客服发送 /web 获取新的登录链接。",
+        "en": "Your web sign-in has ended. Send /web to the desk in Telegram or WeChat for a "
+        "new sign-in link.",
+    },
+    "link_invalid": {
+        "zh": "这个登录链接无效：可能已过期或已被使用。"
+        "请在微信或 Telegram 中向客服发送 /web 获取新链接。",
+        "en": "This sign-in link is not valid: it has expired or was used already. Send /web to "
+        "the desk in Telegram or WeChat for a new one.",
+    },
     "too_fast": {
         "zh": "操作太频繁了，请稍等片刻再发送。",
         "en": "That was a lot at once. Please wait a moment and send it again.",
