@@ -70,8 +70,8 @@ def pending(session: Session, subject_id: int, kind: str) -> Timer | None:
 def claim_due(session: Session, now: datetime, limit: int = 100) -> list[tuple[int, str]]:
     """Lease up to `limit` due timers, earliest first; other workers skip them meanwhile.
     Returns (id, kind) of each."""
-    query = (
-        select(Timer)
+    due = (
+        select(Timer.id)
         .where(
             Timer.status == "pending",
             Timer.due_at <= now,
@@ -81,12 +81,18 @@ def claim_due(session: Session, now: datetime, limit: int = 100) -> list[tuple[i
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    timers = list(session.scalars(query))
-    for timer in timers:
-        timer.lease_until = now + LEASE
-    session.flush()
-    return [(t.id, t.kind) for t in timers]
+        due = due.with_for_update(skip_locked=True)
+    # one statement for the batch (ix_timers_due finds it), not an UPDATE per leased timer
+    leased = session.execute(
+        update(Timer)
+        .where(Timer.id.in_(due.scalar_subquery()))
+        .values(lease_until=now + LEASE)
+        .returning(Timer.id, Timer.kind, Timer.due_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    # RETURNING keeps no order: earliest first again
+    in_order = sorted(leased, key=lambda row: (_aware(row[2]), row[0]))
+    return [(timer_id, kind) for timer_id, kind, _due in in_order]
 
 
 def begin_run(session: Session, timer_id: int, now: datetime) -> Timer | None:
