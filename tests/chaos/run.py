@@ -498,14 +498,15 @@ class Storage:
         """Wait `after` s, fill the file system, wait `seconds` s, free it again."""
         await asyncio.sleep(self.after)
         filler = self.folder / "filler"
-        with filler.open("wb") as out, contextlib.suppress(OSError):
+        # until ENOSPC (which may come at once, when the bot's files already fill it)
+        with contextlib.suppress(OSError), filler.open("wb") as out:
             while True:
                 out.write(b"\0" * 65536)
                 out.flush()
         try:
             await asyncio.sleep(self.seconds)
         finally:
-            filler.unlink()
+            filler.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Unmount (the database goes with it)."""
