@@ -250,17 +250,31 @@ def _show_on_combined_card(turn: Turn, card_id: int, order: Order, line: str) ->
     card.payload = {**card.payload, CARD_KEY: on_card}  # what the card shows from now on
     if card.status == "sent":
         message = replace(message, edit_message_id=card.external_id)
+        if _merge_into_waiting_edit(session, card, message):
+            return
     else:  # on its way this very moment (or never delivered): this order's own line, new
         text = f"{card_text(turn.desk, order, turn.desk.default_language)}\n{line}"
         message = Outbound(card.chat_id, text, [])
-    if card.channel == turn.inbound.channel:
+    payload = {**message.to_payload(), EDIT_OF: card.id} if message.edit_message_id else None
+    if card.channel == turn.inbound.channel and payload is None:
         turn.replies.append(message)
-    else:
-        session.add(
-            OutboxMessage(channel=card.channel, chat_id=card.chat_id, payload=message.to_payload())
-        )
+    else:  # written here (not with the turn's replies) so a later claim can find and merge it
+        payload = payload or message.to_payload()
+        session.add(OutboxMessage(channel=card.channel, chat_id=card.chat_id, payload=payload))
 
 
+def _merge_into_waiting_edit(session: Session, card: OutboxMessage, edit: Outbound) -> bool:
+    """An edit of this card still waiting for the group (the newest message there, not held
+    by a sender) becomes this one: it shows everything so far, one group message instead of
+    two (edits count against the group's limit too)."""
+    tail = outbox.unsent_tail(session, card.channel, card.chat_id)
+    if tail is None or tail.lease_until is not None or tail.payload.get(EDIT_OF) != card.id:
+        return False
+    tail.payload = {**tail.payload, **edit.to_payload()}
+    return True
+
+
+EDIT_OF = "edit_of_card"  # in an edit's outbox payload: the card row it edits
 def on_order_button(turn: Turn, press: Press) -> None:
     """Claim on a job card (Assign is handled in handlers.assign)."""
     _ = turn._

@@ -222,6 +222,60 @@ async def test_a_storm_gathers_orders_on_fewer_cards_each_claimed_once(
     assert all(n in privately for n in numbers if n != first)  # each claim's details, in private
 
 
+async def _handled(bot: Bot, update: dict[str, Any], timeout: float = 20.0) -> None:
+    """Wait until the bot has handled an update (its replies may still wait in the outbox)."""
+    from store.models import ProcessedUpdate
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        with bot.services.db.unit_of_work() as uow:
+            done = uow.session.scalar(
+                select(func.count())
+                .select_from(ProcessedUpdate)
+                .where(ProcessedUpdate.update_id == str(update["update_id"]))
+            )
+        if done:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"update {update['update_id']} not handled")
+
+
+async def test_claims_while_the_group_waits_make_one_edit(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
+) -> None:
+    """Two claims on a shared card while the group's lane is busy: the second claim's edit
+    joins the first one still waiting, so the group gets one edit showing both taken (edits
+    count against the group's limit too); the other entries keep their Claim."""
+    bot = await start_bot(fake_tg, db_url, clock, **SLOW_GROUP)
+    seed_examples(bot.services)
+    try:
+        await storm(fake_tg, bot, 4)
+        shared = next(c for c in group_cards(fake_tg) if len(NUMBER.findall(c["text"])) > 1)
+        first, second, third = NUMBER.findall(shared["text"])
+        wang = await join(fake_tg, bot, TgUser(6501, "Wang", "en"), "engineer", "engineering")
+        zhou = await join(fake_tg, bot, TgUser(6502, "Zhou", "en"), "engineer", "engineering")
+        late = (await ready_owners(fake_tg, bot, 1, user_base=6600))[0]
+        slow = SlowGroup(bot.desk.sender.deliverer)  # the next card holds the group's lane
+        bot.desk.sender.deliverer = slow
+        owner, (message, data) = late
+        await _handled(bot, fake_tg.user_press(owner.user, data, message))
+        for who, number in ((wang, first), (zhou, second)):
+            await _handled(bot, fake_tg.user_press(who.user, claim_buttons(shared)[number], shared))
+        slow.go.set()
+        await drain(bot)
+        edits = [
+            c for c in fake_tg.calls_of("editMessageText", include_failed=False)
+            if c.params.get("message_id") == shared["message_id"]
+        ]
+        final = fake_tg.message(STAFF_GROUP, shared["message_id"])
+    finally:
+        await bot.stop()
+    assert len(edits) == 1
+    assert final is not None and sorted(claim_buttons(final)) == [third]
+    assert "Taken by Wang" in final["text"] and "Taken by Zhou" in final["text"]
+
+
 def _every_order_knows_its_card(bot: Bot, cards: list[dict[str, Any]]) -> None:
     """Every order points at the outbox row of the card it is on, sent as that message."""
     message_of = {n: str(c["message_id"]) for c in cards for n in NUMBER.findall(c["text"])}
