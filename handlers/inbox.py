@@ -15,8 +15,9 @@ from handlers.owner_text import normalise
 from handlers.router import route
 from handlers.turn import Turn
 from store.db import Database, UnitOfWork, cannot_write
-from store.models import Conversation, OutboxMessage, ProcessedUpdate
+from store.models import Conversation, OutboxMessage
 from store.people import person_by_identity
+from store.updates import first_delivery
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,7 @@ def normalised(inbound: Inbound) -> Inbound:
 
 
 def _first_delivery(uow: UnitOfWork, inbound: Inbound) -> bool:
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(ProcessedUpdate(channel=inbound.channel, update_id=inbound.update_id))
-    except IntegrityError:
-        return False
-    return True
+    return first_delivery(uow.session, inbound.channel, inbound.update_id)
 
 
 def _load_turn(uow: UnitOfWork, desk: Desk, inbound: Inbound) -> Turn:
