@@ -318,6 +318,40 @@ async def test_reposts_and_alerts_stay_per_order(
         await bot.stop()
 
 
+async def test_assign_from_a_shared_card(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
+) -> None:
+    """R6: the supervisor's Assign on one entry of a shared card hands that order out; the
+    card shows who has it and by whom, the other entry keeps its Claim and Assign."""
+    bot = await start_bot(fake_tg, db_url, clock, **SLOW_GROUP)
+    seed_examples(bot.services)
+    try:
+        await join(fake_tg, bot, TgUser(6701, "Wang", "en"), "engineer", "engineering")
+        sup = await join(fake_tg, bot, TgUser(6702, "Sup Zhao", "en"), "supervisor", "engineering")
+        await storm(fake_tg, bot, 3)
+        shared = next(c for c in group_cards(fake_tg) if len(NUMBER.findall(c["text"])) > 1)
+        first, second = NUMBER.findall(shared["text"])
+        assign = next(
+            b["callback_data"]
+            for row in shared["reply_markup"]["inline_keyboard"]
+            for b in row
+            if first in row[0]["text"] and "|assign|" in b["callback_data"]
+        )
+        await sup.press_data(assign, shared)
+        private = Owner(fake_tg, bot, TgUser(6702, "Sup Zhao", "en"))
+        private.seen = 0
+        assert any(first in t for t in private.texts(fake_tg.sent(6702)))  # "Who should take"
+        await private.press("Wang")
+        await drain(bot)
+        final = fake_tg.message(STAFF_GROUP, shared["message_id"])
+    finally:
+        await bot.stop()
+    assert final is not None and sorted(claim_buttons(final)) == [second]
+    entry = final["text"].split("\n\n")[1]
+    assert first in entry and "Assigned to Wang by Sup Zhao" in entry
+    assert "Assigned" not in final["text"].split("\n\n")[2]
+
+
 def _desk(db: Database, batch: int = 5) -> Desk:
     return Desk(
         clock=db.clock,
