@@ -2,7 +2,9 @@
 
 Every figure is computed by the database (GROUP BY / COUNT / SUM) over a range of an indexed
 column (orders.created_at, order_events(action, at), payments.at, bills(status, created_at),
-callbacks.created_at); row listings are streamed with ``yield_per``, never loaded whole.
+callbacks.created_at, callbacks.done_at); what is open or unpaid at report time is counted from
+covering indexes (orders(status, category), bills(status, amount_fen, paid_fen)); row listings
+are streamed with ``yield_per``, never loaded whole.
 
 A "day" or a "month" is the property's local day or month in its time zone; the database
 keeps UTC, so each one becomes a half-open UTC range ``[start, end)``.
@@ -226,8 +228,7 @@ def daily_figures(
         select(Callback.result, func.count())
         .where(
             Callback.status.in_(CALLED_BACK),
-            # no index on done_at yet: a plain scan beats walking created_at's index
-            Callback.done_at >= start,
+            Callback.done_at >= start,  # ix_callbacks_done_at
             Callback.done_at < end,
             Callback.result.is_not(None),
         )
