@@ -9,7 +9,7 @@ import asyncio
 import itertools
 import json
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ import uvicorn
 
 from bot.web import webhook_app
 from bot.webchat.app import WebChat, web_chat_for
+from bot.webchat.history import messages_after
 from bot.webchat.session import COOKIE
 from tests.fake_telegram import TgUser
-from tests.harness import Bot, Owner, settle
+from tests.harness import Bot, Owner, drain, settle
 
 SECRET = "a-web-chat-secret-of-at-least-32-characters"
 # a real 1x1 PNG: what a web owner's "photo" uploads
@@ -68,6 +69,7 @@ class WebSide:
 async def start_web(bot: Bot, sock: socket.socket) -> WebSide:
     """Serve the bot's web chat on `sock`, wired as `propdesk run` wires it."""
     webchat = web_chat_for(bot.services)
+    webchat.limits = None  # transcripts step faster than a person (the pace has its own test)
     webchat.also_notify.append(bot.desk.sender.notify)
     webchat.start()
     app = webhook_app(bot.desk, webchat=webchat)
@@ -102,13 +104,17 @@ def telegram_shaped(event: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class WebView:
-    """What one browser showed, message by message (edits appended, as Telegram records)."""
+    """What a web chat shows, message by message (edits appended, as Telegram records them):
+    the delivered outbox rows a page catches up from (`bot.webchat.history`), read directly so
+    a test can look without a request."""
 
-    shown: list[dict[str, Any]] = field(default_factory=list)
+    bot: Bot
 
-    def sent(self, chat_id: object = None) -> list[dict[str, Any]]:
-        """Everything the page showed."""
-        return list(self.shown)
+    def sent(self, chat_id: object) -> list[dict[str, Any]]:
+        """Every message delivered to the chat, oldest first."""
+        with self.bot.services.db.unit_of_work() as uow:
+            events = messages_after(uow.session, str(chat_id), None)
+        return [telegram_shaped(e) for e in events]
 
 
 @dataclass
@@ -207,6 +213,7 @@ class WebOwner(Owner):
 
     async def replies(self) -> list[dict[str, Any]]:
         """What reached the page since it last looked (the outbox drained first)."""
+        await drain(self.bot)
         await self.opened()
         assert self.client is not None
         params = {"chat": "me"} | ({"since": self.cursor} if self.cursor else {})
@@ -222,8 +229,7 @@ class WebOwner(Owner):
                     break
         if fresh:
             self.cursor = fresh[-1]["cursor"]
-        self.view.shown.extend(telegram_shaped(e) for e in fresh)
-        self.seen = len(self.view.shown)
+        self.seen = len(self.view.sent(self.chat_id))
         self.last = [telegram_shaped(e) for e in fresh]
         return self.last
 
@@ -233,7 +239,7 @@ def web_owner(bot: Bot, user: TgUser) -> WebOwner:
     side: WebSide = bot.web
     client = httpx.AsyncClient(base_url=side.base_url, timeout=30)
     side_clients.setdefault(id(bot), []).append(client)
-    return WebOwner(WebView(), bot, user, client=client)
+    return WebOwner(WebView(bot), bot, user, client=client)
 
 
 side_clients: dict[int, list[httpx.AsyncClient]] = {}

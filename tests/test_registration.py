@@ -9,7 +9,7 @@ from store.models import Identity, Person
 from tests.harness import Owner
 
 # the transcripts that need no Telegram-only feature (the share-contact button) run on both
-both_channels = pytest.mark.parametrize("channel", ["telegram", "wechat"])
+both_channels = pytest.mark.parametrize("channel", ["telegram", "wechat", "web"])
 
 
 async def test_registration_verified_by_registry_phone(alice: Owner) -> None:

@@ -70,7 +70,7 @@ def browser(bot: Bot, client: httpx.AsyncClient, user_id: int) -> WebOwner:
     with bot.services.db.unit_of_work() as uow:
         token = digest(session_cookie(client))
         web_id = uow.session.scalar(select(WebSession.web_id).where(WebSession.token_hash == token))
-    return WebOwner(WebView(), bot, user, client=client, web_id=web_id)
+    return WebOwner(WebView(bot), bot, user, client=client, web_id=web_id)
 
 
 def session_cookie(client: httpx.AsyncClient) -> str:

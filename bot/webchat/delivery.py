@@ -45,6 +45,9 @@ def event_of(cursor: str, message: Outbound) -> dict[str, Any]:
         "buttons": [[[b.label, b.data] for b in row] for row in message.buttons],
         "photo": message.photo,
         "upload": upload,
+        # "share my phone": no browser can vouch for a number, so the page offers a phone
+        # field; a typed number is confirmed by staff, as on WeChat
+        "ask_contact": message.ask_contact,
     }
 
 

@@ -4,8 +4,10 @@
 "use strict";
 
 const UI = {
-  zh: { send: "发送", photo: "图片", placeholder: "输入消息…", live: "已连接", offline: "重新连接中…", as: "身份", file: "文件" },
-  en: { send: "Send", photo: "Photo", placeholder: "Type a message…", live: "live", offline: "reconnecting…", as: "as", file: "file" },
+  zh: { send: "发送", photo: "图片", placeholder: "输入消息…", live: "已连接", offline: "重新连接中…", as: "身份", file: "文件",
+        phone: "手机号码", phoneHint: "网页无法验证手机号：请输入号码，物业工作人员核实后确认。" },
+  en: { send: "Send", photo: "Photo", placeholder: "Type a message…", live: "live", offline: "reconnecting…", as: "as", file: "file",
+        phone: "Mobile number", phoneHint: "A browser cannot prove a number: type it and our staff confirm it." },
 };
 
 function nonce() {
@@ -201,6 +203,7 @@ class Pane {
         node.append(link);
       }
     }
+    if (event.ask_contact) node.append(this.phoneField(event.ask_contact));
     for (const row of event.buttons || []) {
       const line = el("div", "buttons");
       for (const [label, data] of row) {
@@ -215,6 +218,29 @@ class Pane {
       node.append(line);
     }
     this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  // Telegram's "share my phone" button: a phone field here (the browser may fill it in)
+  phoneField(label) {
+    const form = el("form", "contact");
+    const input = el("input", "phone");
+    input.type = "tel";
+    input.autocomplete = "tel";
+    input.inputMode = "tel";
+    input.maxLength = 40;
+    input.placeholder = this.ui.phone;
+    const button = el("button", "share", label);
+    button.type = "submit";
+    form.append(input, button, el("div", "hint", this.ui.phoneHint));
+    form.addEventListener("submit", (submitted) => {
+      submitted.preventDefault();
+      const number = input.value.trim();
+      if (!number) return;
+      input.value = "";
+      this.mine(number);
+      this.post({ text: number });
+    });
+    return form;
   }
 
   async picture(img, name) {
