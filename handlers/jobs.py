@@ -247,7 +247,10 @@ def _show_on_combined_card(turn: Turn, card_id: int, order: Order, line: str) ->
     if card.status == "pending" and card.lease_until is None:  # not gone out: rewrite it
         card.payload = {**card.payload, **message.to_payload(), CARD_KEY: on_card}
         return
-    card.payload = {**card.payload, CARD_KEY: on_card}  # what the card shows from now on
+    if card.status == "pending":  # a sender holds it: its copy may go out, or this one
+        card.payload = {**card.payload, **message.to_payload(), CARD_KEY: on_card}
+    else:
+        card.payload = {**card.payload, CARD_KEY: on_card}  # what the card shows from now on
     if card.status == "sent":
         message = replace(message, edit_message_id=card.external_id)
         if _merge_into_waiting_edit(session, card, message):

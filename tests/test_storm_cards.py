@@ -418,6 +418,29 @@ def test_a_card_joins_only_while_no_sender_holds_it(db_url: str) -> None:
         db.dispose()
 
 
+def test_a_card_never_outgrows_a_telegram_message(db_url: str) -> None:
+    """Long descriptions (emoji count twice in Telegram's 4,096): a full card starts a new
+    one; every card's text fits, each order is on exactly one card."""
+    upgrade(db_url)
+    db = Database(db_url, lambda: MONDAY_MORNING)
+    try:
+        desk = _desk(db, batch=10)
+        ids = _orders(db, 10)
+        with db.unit_of_work() as uow:
+            for order in uow.session.scalars(select(Order)):
+                order.description = "🔥💧" * 1000
+            uow.commit()
+        rows = [_post(db, desk, i) for i in ids]
+        with db.unit_of_work() as uow:
+            cards = [uow.session.get(OutboxMessage, r) for r in dict.fromkeys(rows)]
+            payloads = [c.payload for c in cards if c is not None]
+    finally:
+        db.dispose()
+    assert 1 < len(payloads) < len(ids)
+    assert [i for p in payloads for i in p[CARD_KEY]["orders"]] == ids
+    assert all(len(p["text"].encode("utf-16-le")) // 2 <= 4096 for p in payloads)
+
+
 def test_a_lease_waits_for_a_join_and_sends_what_was_joined(db_url: str) -> None:
     """A sender leasing the group's card while a turn is adding an order to it waits for that
     turn and then leases the card with the order on it: nothing joined is ever lost."""
