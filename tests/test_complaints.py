@@ -18,7 +18,7 @@ from tests.harness import STAFF_GROUP, Bot, FakeClock, Owner, staff_member, swee
 from tests.test_promises import said_to
 from tests.test_repair import convo_state, find_action, register, tap
 
-both_channels = pytest.mark.parametrize("channel", ["telegram", "wechat"])
+both_channels = pytest.mark.parametrize("channel", ["telegram", "wechat", "web"])
 GROUP = TgChat(id=STAFF_GROUP, type="supergroup", title="Staff")
 NUMBER = re.compile(r"C-20261123-\d{4}")
 MIN = timedelta(minutes=1)

@@ -56,7 +56,7 @@ def staff_visible(fake: FakeTelegram, bot: Bot, owner: Owner) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize("channel", ["telegram", "wechat"])
+@pytest.mark.parametrize("channel", ["telegram", "wechat", "web"])
 async def test_anonymous_complaint_never_names_the_owner_to_staff(
     fake_tg: FakeTelegram, bot: Bot, clock: FakeClock, channel: str
 ) -> None:

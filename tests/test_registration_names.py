@@ -52,7 +52,7 @@ async def test_not_a_name_is_asked_again(alice: Owner) -> None:
     assert _draft(alice) == ("reg_room", {"name": "Li Na"})
 
 
-@pytest.mark.parametrize("channel", ["telegram", "wechat"])
+@pytest.mark.parametrize("channel", ["telegram", "wechat", "web"])
 async def test_not_a_name_in_chinese(zhang: Owner) -> None:
     """The same question in Chinese for a Chinese speaker; a two-character name is fine."""
     _ = translator("zh")
