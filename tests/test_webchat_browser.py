@@ -1,10 +1,15 @@
 """The sandbox in a real browser (issue 12): Debian's chromium driven by Playwright, one
-browser for the module. Skipped only when /usr/bin/chromium is absent (CI installs it)."""
+browser for the module. Skipped only when /usr/bin/chromium is absent (CI installs it).
+
+Screenshots (looked at by people, not asserted): the whole page after a reload and after a
+claim, and each pane in both languages, in $PROPDESK_SCREENSHOTS if set (CI sets it to
+artifacts/screenshots and keeps that folder), else under pytest's temporary folder:
+/tmp/pytest-of-$USER/pytest-current/screenshots (popen-gwN/screenshots under xdist)."""
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot.webchat.sandbox import PEOPLE
 from tests.harness import FakeClock
 from tests.webchat_harness import PNG, Desk, running_sandbox
 
@@ -19,8 +25,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
 )
-SHOTS = Path(tempfile.gettempdir()) / "propdesk-screenshots"  # looked at by people, not asserted
 TIMEOUT = 20_000  # ms: the page waits for the outbox, not a fixed time
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go (kept after the run: CI's artifacts or pytest's basetemp)."""
+    chosen = os.environ.get("PROPDESK_SCREENSHOTS", "").strip()
+    folder = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -92,20 +106,19 @@ def click(page: Any, pane: str, label: str) -> None:
 
 
 def test_the_page_loads_reloads_mid_dialog_and_skips_ahead(
-    browser: Any, sandbox: Desk, tmp_path: Path
+    browser: Any, sandbox: Desk, tmp_path: Path, shots: Path
 ) -> None:
     """Eight panes and the sandbox banner; the owner starts registering; after a reload the
     pane shows the dialog where it was (caught up from the outbox, nothing sent again);
     "+2 h" moves the desk's clock."""
-    SHOTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     try:
-        reload_in_the_browser(page, sandbox, tmp_path)
+        reload_in_the_browser(page, sandbox, shots)
     finally:
         page.close()
 
 
-def reload_in_the_browser(page: Any, sandbox: Desk, tmp_path: Path) -> None:
+def reload_in_the_browser(page: Any, sandbox: Desk, shots: Path) -> None:
     """The steps of the test above."""
     from playwright.sync_api import expect
 
@@ -132,34 +145,39 @@ def reload_in_the_browser(page: Any, sandbox: Desk, tmp_path: Path) -> None:
     before = page.inner_text("#desk-time")
     page.click("button[data-skip='120']")
     expect(page.locator("#desk-time")).not_to_have_text(before, timeout=TIMEOUT)
-    page.screenshot(path=str(SHOTS / "sandbox-reloaded.png"), full_page=True)
+    page.screenshot(path=str(shots / "sandbox-reloaded.png"), full_page=True)
 
 
 def test_a_repair_with_a_photo_is_claimed_and_the_owner_sees_it_live(
-    browser: Any, sandbox: Desk, tmp_path: Path
+    browser: Any, sandbox: Desk, tmp_path: Path, shots: Path
 ) -> None:
-    """R1, R6: the owner pane registers and files a public repair with a photo; the engineer
-    claims it in the staff group pane; the owner pane hears who is coming without a reload;
-    the engineer's pane shows the photo."""
-    SHOTS.mkdir(exist_ok=True)
+    """R1, R6: the owner pane registers (the phone typed into the phone field the share
+    button becomes on the web) and files a public repair with a photo; the engineer claims it
+    in the staff group pane; the owner pane hears who is coming without a reload; the
+    engineer's pane shows the photo. Then each pane is photographed, every person switches
+    language (/language) and each pane is photographed again."""
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     try:
-        claim_in_the_browser(page, sandbox, tmp_path)
+        claim_in_the_browser(page, sandbox, tmp_path, shots)
+        each_pane_in_both_languages(page, shots)
     finally:
         page.close()
 
 
-def claim_in_the_browser(page: Any, sandbox: Desk, tmp_path: Path) -> None:
+def claim_in_the_browser(page: Any, sandbox: Desk, tmp_path: Path, shots: Path) -> None:
     """The steps of the test above."""
     page.goto(sandbox.base_url + "/")
     for words, answer in (
         ("/start", "请问您的姓名是"),
         ("张伟", "请问您住在哪一户"),
         ("3-2-1201", "请问您的手机号码"),
-        ("13812345678", "您好，请问有什么可以帮您"),
     ):
         say(page, "owner", words)
         shows(page, "owner", answer)
+    phone = page.locator("#pane-owner form.contact input.phone").last
+    phone.fill("13812345678")  # the share button's place: a phone field
+    page.locator("#pane-owner form.contact button.share", has_text="发送我的手机号").last.click()
+    shows(page, "owner", "您好，请问有什么可以帮您")
     for label, answer in (
         ("我要报修", "维修的位置"),
         ("公共区域", "哪一类问题"),
@@ -192,4 +210,22 @@ def claim_in_the_browser(page: Any, sandbox: Desk, tmp_path: Path) -> None:
         arg=engineer_photo.element_handle(),
         timeout=TIMEOUT,
     )
-    page.screenshot(path=str(SHOTS / "sandbox-claimed.png"), full_page=True)
+    page.screenshot(path=str(shots / "sandbox-claimed.png"), full_page=True)
+
+
+def each_pane_in_both_languages(page: Any, shots: Path) -> None:
+    """A screenshot of each pane as it is, then each person switches to the other language
+    (the desk answers in it) and another; the staff group reads the desk's default language."""
+    page.locator("#pane-group").screenshot(path=str(shots / "pane-group.zh.png"))
+    for persona in PEOPLE:
+        key, language = persona.key, persona.language
+        other = "en" if language == "zh" else "zh"
+        pane = page.locator(f"#pane-{key}")
+        pane.screenshot(path=str(shots / f"pane-{key}.{language}.png"))
+        say(page, key, "/language")
+        shows(page, key, "Choose your language" if language == "en" else "请选择")
+        click(page, key, "English" if other == "en" else "中文")
+        shows(page, key, "Language set to English" if other == "en" else "已切换为中文")
+        pane.screenshot(path=str(shots / f"pane-{key}.{other}.png"))
+    expected = {f"pane-{p.key}.{lang}.png" for p in PEOPLE for lang in ("zh", "en")}
+    assert expected <= {path.name for path in shots.iterdir()}
