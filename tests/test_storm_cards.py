@@ -477,6 +477,71 @@ def test_a_lease_waits_for_a_join_and_sends_what_was_joined(db_url: str) -> None
         db.dispose()
 
 
+def test_a_claim_and_an_assignment_at_once_on_a_shared_card_both_show(db_url: str) -> None:
+    """An engineer claims one order of a sent card in the group while the supervisor assigns
+    another from a private chat, at the same instant (two workers, two chats): the card's row
+    lock puts the edits one after the other, so the last edit shows both and only the third
+    order's buttons."""
+    from handlers.inbox import handle_inbound
+    from handlers.messages import Inbound
+    from store.people import add_person
+    from store.staff import create_invite, redeem_invite
+
+    upgrade(db_url)
+    db = Database(db_url, lambda: MONDAY_MORNING)
+    try:
+        desk = _desk(db)
+        ids = _orders(db, 3)
+        card_id = {_post(db, desk, i) for i in ids}.pop()
+        with db.unit_of_work() as uow:
+            people = []
+            for n, role in enumerate(("engineer", "engineer", "supervisor")):
+                person = add_person(uow.session, channel="t", external_id=f"e{n}",
+                                    name=f"Eng{n}" if n < 2 else "Sup", language="en")
+                invite = create_invite(uow.session, role, "engineering", MONDAY_MORNING)
+                redeem_invite(uow.session, invite.code, person, MONDAY_MORNING)
+                people.append(person.id)
+            card = uow.session.get(OutboxMessage, card_id)
+            assert card is not None
+            card.status, card.external_id, card.channel = "sent", "77", "t"
+            uow.commit()
+        barrier = threading.Barrier(2)
+
+        presses = [  # Eng0 claims the first in the group; Sup gives the second to Eng1
+            Inbound(channel="t", update_id="u0", chat_id=str(STAFF_GROUP), chat_kind="group",
+                    user_id="e0", language_hint="en", button=f"o0|claim|{ids[0]}"),
+            Inbound(channel="t", update_id="u1", chat_id="e2", chat_kind="private",
+                    user_id="e2", language_hint="en",
+                    button=f"o0|assignto|{ids[1]}-{people[1]}"),
+        ]
+
+        def press(n: int) -> None:
+            barrier.wait()
+            handle_inbound(db, desk, presses[n])
+
+        threads = [threading.Thread(target=press, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        with db.unit_of_work() as uow:
+            edits = [
+                r.payload for r in uow.session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.chat_id == str(STAFF_GROUP))
+                    .order_by(OutboxMessage.id)
+                ) if r.payload.get("edit_message_id") == "77"
+            ]
+            taken = uow.session.scalars(
+                select(OrderEvent.action).where(OrderEvent.action.in_(["claim", "assign"]))
+            ).all()
+    finally:
+        db.dispose()
+    assert sorted(taken) == ["assign", "claim"] and 1 <= len(edits) <= 2
+    last = edits[-1]
+    assert "Taken by Eng0" in last["text"] and "Assigned to Eng1 by Sup" in last["text"]
+    assert [row[0][1] for row in last["buttons"]] == [f"o0|claim|{ids[2]}"]
+
+
 async def test_concurrent_submits_never_lose_an_order(
     fake_tg: FakeTelegram, db_url: str, clock: FakeClock
 ) -> None:
