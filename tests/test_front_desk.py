@@ -3,6 +3,7 @@ order is the owner's, the history says who entered it and how it came in, the ow
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from store.models import Conversation, Identity
@@ -32,12 +33,17 @@ def _person_id(someone: Owner) -> int:
     return found
 
 
+@pytest.mark.parametrize("channel", ["telegram", "wechat", "web"])  # the owner's channel
 async def test_agent_files_a_list_price_repair_for_a_caller(
     fake_tg: FakeTelegram, bot: Bot, zhang: Owner
 ) -> None:
-    """R1: 客服 takes a phoned-in repair for 3-2-1201; 张伟 owns the order and hears of it."""
-    await register(zhang)
+    """R1: 客服 takes a phoned-in repair for 3-2-1201; 张伟 owns the order and hears of it,
+    in whichever app he uses (on WeChat or the web his typed phone is approved by the agent
+    first: the desk files only for confirmed owners)."""
     agent = await staff_member(fake_tg, bot, TgUser(4601, "Agent Liu", "en"), "agent")
+    await register(zhang)
+    if zhang.channel != "telegram":
+        await agent.press("Approve")
     await agent.send("/menu")
     await tap(agent, "fdnew")
     replies = await agent.send("3-2-1210")  # a near miss: suggestions, nothing chosen

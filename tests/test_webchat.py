@@ -295,3 +295,41 @@ async def test_skip_ahead_two_hours_brings_the_callback_survey(desk: Desk) -> No
     survey = [e for e in later if any("|cbans|" in d for r in e["buttons"] for _, d in r)]
     assert survey, WebPerson.texts(later)
     assert "R-20261123-0001" in survey[0]["text"]
+
+
+async def test_the_agent_pane_files_a_repair_for_a_caller(desk: Desk) -> None:
+    """R1 in the web chat: the agent's pane approves the owner, then "New request for an
+    owner" → the room → at the counter → the owner's own public-repair steps; the order is
+    the owner's, its card reaches the staff group pane, the owner's pane is told."""
+    owner, agent = WebPerson(desk, "owner"), WebPerson(desk, "agent")
+    group = WebPerson(desk, "group", chat=GROUP)
+    await register(owner, "张伟", "3-2-1201", "13812345678")
+    await agent.replies()
+    await agent.press("通过")
+    await owner.replies()
+
+    await agent.send("/menu")
+    await agent.tap("fdnew")
+    chosen = await agent.send("3-2-1201")
+    assert "张伟" in chosen[-1]["text"], WebPerson.texts(chosen)
+    await agent.tap("fdvia", "counter")
+    await agent.tap("where", "public")
+    await agent.tap("cat", "electrical")
+    await agent.send("大堂的灯闪烁")
+    await agent.tap("photos_done")
+    await agent.tap("when", "now")
+    await agent.tap("phone", "mine")
+    done = await agent.tap("submit")
+    assert any("R-20261123-" in e["text"] and "张伟" in e["text"] for e in done), done
+
+    heard = [e["text"] for e in await owner.replies() if "R-20261123-" in e["text"]]
+    assert heard and "物业服务台已为您登记请求" in heard[-1], heard
+    cards = [e for e in await group.replies() if "大堂的灯闪烁" in e["text"]]
+    assert len(cards) == 1 and "张伟" not in cards[0]["text"]
+    with desk.sandbox.services.db.unit_of_work() as uow:
+        (order,) = uow.session.scalars(select(Order)).all()
+        owner_id = uow.session.scalar(
+            select(Identity.person_id).where(Identity.external_id == owner.user_id)
+        )
+        assert order.owner_id == owner_id
+        assert (order.events[0].action, order.events[0].note) == ("submitted", "counter")
