@@ -229,3 +229,88 @@ def each_pane_in_both_languages(page: Any, shots: Path) -> None:
         pane.screenshot(path=str(shots / f"pane-{key}.{other}.png"))
     expected = {f"pane-{p.key}.{lang}.png" for p in PEOPLE for lang in ("zh", "en")}
     assert expected <= {path.name for path in shots.iterdir()}
+
+
+@pytest.fixture
+def production(fake_tg: Any, db_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Any]:
+    """The Telegram desk with the owners' web chat, as `propdesk run` serves it, from a thread
+    of its own; 张伟 of 3-2-1201 registered on Telegram."""
+    from tests.fake_web import reserve_port, start_web, web_settings
+    from tests.harness import seed_examples, start_bot
+
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+    sock = reserve_port()
+
+    async def serve() -> None:
+        box["stop"] = asyncio.Event()
+        bot = await start_bot(fake_tg, db_url, clock, **web_settings(tmp_path / "files", sock))
+        seed_examples(bot.services)
+        bot.web = await start_web(bot, sock)
+        box["bot"] = bot
+        ready.set()
+        try:
+            await box["stop"].wait()
+        finally:
+            await bot.web.stop()
+            await bot.stop()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(60), "the desk did not start"
+    try:
+        yield box["bot"]
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(30)
+        loop.close()
+
+
+def sign_in_link(bot: Any) -> str:
+    """What /web sends 张伟: a fresh one-time link (made as the handler makes it)."""
+    from sqlalchemy import select
+
+    from handlers.web_sign_in import sign_in_link as link_of
+    from store.models import Unit
+    from store.people import register_owner
+    from store.web_sign_in import new_sign_in
+
+    with bot.services.db.unit_of_work() as uow:
+        unit = uow.session.scalars(select(Unit).where(Unit.code == "3-2-1201")).one()
+        person = register_owner(
+            uow.session, channel="telegram", external_id="5001", name="张伟", unit=unit,
+            phone="+8613812345678", verified=True, language="zh",
+        )  # fmt: skip
+        token = new_sign_in(uow.session, person.id, "telegram", bot.services.clock())
+        uow.commit()
+    return link_of(bot.services.settings.web_chat_url, token)
+
+
+def test_a_sign_in_link_opened_in_the_browser(browser: Any, production: Any, shots: Path) -> None:
+    """Issue 12.3: the link from /web opens the chat signed in (the greeting names the owner,
+    the token is gone from the address bar, the cookie is out of the page's reach); the
+    same link in another browser is refused with the line that says to send /web again."""
+    from playwright.sync_api import expect
+
+    link = sign_in_link(production)
+    first = browser.new_context()
+    try:
+        page = first.new_page()
+        page.goto(link)
+        shows(page, "me", "您已以 张伟 的身份登录")
+        assert "#" not in page.url
+        assert page.evaluate("document.cookie") == ""  # HttpOnly
+        click(page, "me", "菜单")
+        shows(page, "me", "请问有什么可以帮您")
+        page.screenshot(path=str(shots / "web-signed-in.png"), full_page=True)
+    finally:
+        first.close()
+    second = browser.new_context()
+    try:
+        page = second.new_page()
+        page.goto(link)
+        expect(page.locator("#pane-me .msg.note")).to_contain_text("/web", timeout=TIMEOUT)
+        expect(page.locator("#pane-me .msg.desk")).to_have_count(0)
+    finally:
+        second.close()
