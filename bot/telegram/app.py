@@ -23,6 +23,7 @@ from bot.telegram.confirm import Confirmations
 from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.inbound import to_inbound
 from bot.telegram.polling import DurablePolling
+from bot.telegram.request import GatedRequest
 from handlers.inbox import handle_inbound
 from scheduler.effects import EFFECTS
 from scheduler.service import DeskScheduler
@@ -151,9 +152,9 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         # httpcore's pool bookkeeping costs CPU on every request in proportion to the open
         # connections; PTB's default of 256 let a storm's lanes open one each. The overall
         # budget (about 30 sends a second) needs far fewer; a send waits for a free connection
-        # (up to pool_timeout) rather than failing as TimedOut
-        .connection_pool_size(SEND_CONNECTIONS)
-        .pool_timeout(30.0)
+        # (up to pool_timeout) rather than failing as TimedOut; the others wait in front of
+        # httpx, not in httpcore's queue (bot.telegram.request)
+        .request(GatedRequest(SEND_CONNECTIONS, pool_timeout=30.0))
     )
     # updates come from DurablePolling or the webhook app, never from PTB's Updater
     application = builder.updater(None).build()
