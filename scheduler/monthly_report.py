@@ -20,7 +20,7 @@ from handlers.complaints.common import CLASS_LABELS, OUTCOME_LABELS, SUBJECT_LAB
 from handlers.finance import METHOD_LABELS
 from handlers.i18n import Translate, translator
 from handlers.labels import N_, category_label
-from scheduler.xlsx import Styled, XlsxWriter
+from scheduler.xlsx import Styled, XlsxWriter, wall_clock_serial
 from store.clock import session_now
 from store.complaints.reports import ComplaintMonth, complaint_month
 from store.reports import (
@@ -112,7 +112,7 @@ class _Sheet:
         if moment is None:
             return None
         # Excel has no time zones: write the property's wall-clock time
-        return Styled(moment.astimezone(self.tz).replace(tzinfo=None), self.when_style)
+        return Styled(wall_clock_serial(moment.astimezone(self.tz)), self.when_style)
 
     def percent(self, share: float | None) -> Any:
         return self.cell(share, PERCENT)

@@ -29,6 +29,7 @@ MAX_TEXT = 32_767
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9}
 #: Excel's day 0, a wall-clock date (Excel has no time zones)
 _EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
+_EPOCH_ORDINAL = _EPOCH.toordinal()
 # characters XML 1.0 cannot carry: C0 controls but tab and newlines, lone surrogates, FFFE/FFFF
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -74,6 +75,14 @@ def excel_serial(moment: datetime | date) -> float:
     days = (moment - _EPOCH).days
     if days < 61:  # before 1 March 1900: Excel counts a 29 February 1900 that never was
         days -= 1
+    seconds = moment.hour * 3600 + moment.minute * 60 + moment.second
+    return days + (seconds + moment.microsecond / 10**6) / 86400
+
+
+def wall_clock_serial(moment: datetime) -> float:
+    """The serial number of `moment`'s wall-clock time, its zone left out (what `excel_serial`
+    gives for the same time without tzinfo, without making that copy; from 1 March 1900)."""
+    days = moment.toordinal() - _EPOCH_ORDINAL
     seconds = moment.hour * 3600 + moment.minute * 60 + moment.second
     return days + (seconds + moment.microsecond / 10**6) / 86400
 

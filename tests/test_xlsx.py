@@ -11,6 +11,7 @@ from decimal import Decimal
 from io import BytesIO
 from typing import Any
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +20,14 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from scheduler.monthly_report import write_monthly_workbook
-from scheduler.xlsx import MAX_TEXT, Styled, XlsxWriter, column_letter, excel_serial
+from scheduler.xlsx import (
+    MAX_TEXT,
+    Styled,
+    XlsxWriter,
+    column_letter,
+    excel_serial,
+    wall_clock_serial,
+)
 from store import migrate
 from store.db import Database
 from store.models import Callback
@@ -139,6 +147,8 @@ def test_serials_and_letters() -> None:
     assert excel_serial(date(1900, 2, 28)) == 59
     assert excel_serial(datetime(2026, 11, 21, 12, 0)) == 46347.5  # noqa: DTZ001
     assert [column_letter(n) for n in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]
+    shanghai = datetime(2026, 11, 21, 3, 27, 45, 969_543, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert wall_clock_serial(shanghai) == excel_serial(shanghai.replace(tzinfo=None))
 
 
 def test_an_empty_workbook_has_a_sheet() -> None:
