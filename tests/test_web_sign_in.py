@@ -20,7 +20,7 @@ from store.web_sign_in import digest, revoke_sessions
 from tests.fake_telegram import FakeTelegram, TgUser
 from tests.fake_web import WebOwner, WebView, reserve_port, start_web, web_settings
 from tests.fake_wechat import FakeWeChat, start_wechat, wechat_owner, wechat_settings
-from tests.harness import Bot, FakeClock, Owner, seed_examples, start_bot
+from tests.harness import Bot, FakeClock, Owner, seed_examples, staff_member, start_bot
 from tests.test_repair import register, tap
 
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/web/chat)#signin=([A-Za-z0-9_-]+)")
@@ -280,4 +280,27 @@ async def test_web_chat_not_configured(fake_tg: FakeTelegram, bot: Bot) -> None:
         "网页客服暂未开通。请继续使用这个对话，所有功能在这里都可以使用。"
     ]
     with bot.services.db.unit_of_work() as uow:
+        assert uow.session.scalars(select(WebSignIn)).all() == []
+
+
+async def test_staff_without_a_home_and_rejected_owners_get_no_link(
+    fake_tg: FakeTelegram, desk: Bot
+) -> None:
+    """The web chat is for owners: an engineer with no home of their own, and an owner whose
+    registration staff rejected, are told so and no link is made."""
+    engineer = await staff_member(
+        fake_tg, desk, TgUser(4701, "Engineer Wu", "en"), "engineer", "engineering"
+    )
+    agent = await staff_member(fake_tg, desk, TgUser(4702, "Agent Liu", "en"), "agent")
+    lu = Owner(fake_tg, desk, TgUser(id=5003, first_name="Lu", language_code="en"))
+    await lu.send("/start")
+    await lu.send("Lu Tao")
+    await lu.send("3-1-101")
+    await lu.send("13900009999")  # not the number on file: staff decide
+    await agent.press("Reject")
+    refusal = "The web chat is for registered owners."
+    for someone in (engineer, lu):
+        replies = await someone.send("/web")
+        assert any(refusal in t for t in someone.texts(replies)), someone.texts(replies)
+    with desk.services.db.unit_of_work() as uow:
         assert uow.session.scalars(select(WebSignIn)).all() == []
