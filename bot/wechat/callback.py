@@ -7,7 +7,8 @@ could not store (it takes no writes now) is answered 503, so that Tencent sends 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
@@ -102,20 +103,30 @@ def safe_text(raw: bytes | str) -> str:
     return text
 
 
+@contextmanager
+def genuine(
+    forged: str = "bad message signature", undecryptable: str = "cannot decrypt"
+) -> Iterator[None]:
+    """Around a signed decryption: a wrong signature is refused 403, anything that cannot be
+    decrypted 400 (never a stack trace)."""
+    try:
+        yield
+    except InvalidSignatureException:
+        raise Refused(403, forged) from None
+    except Exception:  # not base64, malformed envelope, bad padding, another app's or corp's
+        raise Refused(400, undecryptable) from None
+
+
 def decrypt(crypto: Decrypts, text: str, params: Mapping[str, str]) -> str:
     """The plain XML of an AES envelope whose message signature holds (403 when it does not,
     400 when it cannot be decrypted), checked again for declarations."""
-    try:
+    with genuine():
         plain = crypto.decrypt_message(
             text,
             params.get("msg_signature", ""),
             params.get("timestamp", ""),
             params.get("nonce", ""),
         )
-    except InvalidSignatureException:
-        raise Refused(403, "bad message signature") from None
-    except Exception:  # malformed envelope, bad padding, another app's or corp's message
-        raise Refused(400, "cannot decrypt") from None
     return safe_text(plain)
 
 

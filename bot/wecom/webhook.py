@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from wechatpy.enterprise import parse_message
-from wechatpy.exceptions import InvalidSignatureException
 
 from bot.wechat.callback import (
     Refused,
     check_timestamp,
     decrypt,
     endpoint,
+    genuine,
     parse,
     read_body,
     safe_text,
@@ -52,17 +52,13 @@ def wecom_endpoint(desk: WeComDesk) -> Callable[[Request], Awaitable[Response]]:
 def verify_url(desk: WeComDesk, request: Request) -> Response:
     """WeCom's check when the URL is saved: answer the decrypted `echostr` if it is genuine."""
     params = request.query_params
-    try:
+    with genuine("bad signature", "cannot decrypt echostr"):
         echo = desk.crypto.check_signature(
             params.get("msg_signature", ""),
             params.get("timestamp", ""),
             params.get("nonce", ""),
             params.get("echostr", ""),
         )
-    except InvalidSignatureException:
-        raise Refused(403, "bad signature") from None
-    except Exception:  # not base64, bad padding, another corp's echostr
-        raise Refused(400, "cannot decrypt echostr") from None
     return PlainTextResponse(echo.decode() if isinstance(echo, bytes) else str(echo))
 
 
