@@ -171,9 +171,11 @@ def _key(params: dict[str, Any]) -> str:
 
 
 def deliveries(fake: FakeTelegram, chat_id: int) -> list[str]:
-    """The messages sent or edited into a chat (successful calls), in the order they came."""
+    """The messages sent or edited into a chat (successful calls), in the order they came. A
+    new message and an edit showing the same are one: whether a step edits the message
+    pressed or sends a new one may depend on what else reached the chat meanwhile."""
     return [
-        ("edit: " if c.method == "editMessageText" else "") + _key(c.params)
+        _key(c.params)
         for c in fake.calls
         if c.method in ("sendMessage", "editMessageText")
         and not c.failed
