@@ -82,8 +82,8 @@ def monthly_messages(
     month = _month(timer)
     _ = translator(language)
     out = io.BytesIO()
-    # imported when a monthly report is written, not at every start of the bot (it pulled in
-    # openpyxl, ~0.25 s, before the report had its own writer, scheduler.xlsx)
+    # openpyxl (and numpy through it) cost ~0.25 s to import: only a process that writes a
+    # monthly report pays it, not every start of the bot
     from scheduler.monthly_report import write_monthly_workbook
 
     write_monthly_workbook(session, month, desk.timezone, language, out, now=now)

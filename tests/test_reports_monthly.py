@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
 
 from scheduler.monthly_report import MonthlySummary, write_monthly_workbook
 from store import migrate
 from store.db import Database
+from store.models import Callback
 from store.reports import (
     Compliance,
     fee_detail,
@@ -277,3 +279,26 @@ def test_progress_is_reported(db: Database) -> None:
             progress=lambda s, n: seen.append((s, n)),
         )
     assert seen == [("fee detail", 4), ("arrears", 2), ("callbacks", 4)]
+
+
+def test_an_owners_comment_cannot_break_the_monthly_report(db: Database) -> None:
+    """R51, R24: a callback comment with a control character and a formula-like text is
+    written as the text the agent meant (openpyxl refused the whole report for the control
+    character, and wrote "=1+1…" as a formula)."""
+    with db.unit_of_work() as uow:
+        callback = uow.session.scalars(
+            select(Callback).where(Callback.comment == "still leaking")
+        ).one()
+        callback.comment = "=1+1 still\x0b leaking <again> & again"
+        uow.commit()
+    out = BytesIO()
+    with db.unit_of_work() as uow:
+        summary = write_monthly_workbook(
+            uow.session, "2026-11", TZ, "en", out, now=local(12, 1, 10)
+        )
+    assert summary.callback_rows == 4
+    sheet = load_workbook(BytesIO(out.getvalue()))["Callbacks"]
+    cells = [row[9] for row in sheet.iter_rows(min_row=6)]
+    comments = [cell.value for cell in cells]
+    assert "=1+1 still leaking <again> & again" in comments
+    assert all(cell.data_type != "f" for cell in cells)
