@@ -40,12 +40,12 @@ def decide(turn: Turn, owner_arg: str, approve: bool) -> None:
     """An agent's decision; anyone else, or a second decision, changes nothing."""
     _ = turn._
     if turn.person is None or not roles_of(turn.session, turn.person.id) & APPROVERS:
-        turn.say(_("Sorry, only customer-service staff can do that."))
+        turn.notice(_("Sorry, only customer-service staff can do that."), alert=True)
         return
     owner_id = parse_id(owner_arg)
     owner = turn.session.get(Person, owner_id) if owner_id is not None else None
     if owner is None or owner.owner_status != "pending":
-        turn.say(_("That registration was already handled, so nothing was changed."))
+        turn.notice(_("That registration was already handled, so nothing was changed."))
         return
     owner.owner_status = "verified" if approve else "rejected"
     room = owner.unit.code if owner.unit is not None else "-"

@@ -24,15 +24,16 @@ def on_press(turn: Turn, press: Press) -> None:
     _ = turn._
     found = pressed_order(turn, press)
     if found is None or press.action not in ACTIONS:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     order, version, extra = found
     if turn.person is None or not may_assign(turn.session, turn.person.id, order.department):
         department = _(DEPARTMENT_LABELS.get(order.department, order.department))
-        turn.say(
+        turn.notice(
             _("Sorry, only the {department} supervisor or a manager can assign this job.").format(
                 department=department
-            )
+            ),
+            alert=True,
         )
         return
     if not _current(turn, order, version, press.action):
@@ -51,13 +52,14 @@ def _current(turn: Turn, order: Order, version: int, action: str) -> bool:
     if version == order.version and order.status in states:
         return True
     if not reassigning and order.assignee is not None:
-        turn.say(
+        turn.notice(
             _("{number} is already taken by {name}.").format(
                 number=order.number, name=one_line(order.assignee.name)
-            )
+            ),
+            alert=True,
         )
     else:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
     return False
 
 
@@ -85,7 +87,7 @@ def _choose(turn: Turn, order: Order, version: int, extra: str, actor: Person) -
     person_id = parse_id(extra)
     person = turn.session.get(Person, person_id) if person_id is not None else None
     if person is None or not may_take(turn.session, person.id, order.department):
-        turn.say(_("That person cannot take this job, so nothing was changed."))
+        turn.notice(_("That person cannot take this job, so nothing was changed."), alert=True)
         return
     now = turn.desk.now()
     if order.status == OrderStatus.SUBMITTED:
@@ -99,7 +101,7 @@ def _choose(turn: Turn, order: Order, version: int, extra: str, actor: Person) -
             turn.session.refresh(order)
             _after_reassign(turn, order, person, old, actor)
             return
-    turn.say(_("That button is out of date, so nothing was changed."))
+    turn.notice(_("That button is out of date, so nothing was changed."))
 
 
 def _after_assign(turn: Turn, order: Order, person: Person, actor: Person) -> None:

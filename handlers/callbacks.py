@@ -127,12 +127,12 @@ def on_press(turn: Turn, press: Press) -> None:
         else None
     )
     if callback is None or not version.isdigit() or press.action not in ACTIONS:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     if press.action == "cbans":
         _owner_answer(turn, callback, int(version), extra)
     elif not _may_call(turn):
-        turn.say(_("Sorry, callbacks are made by customer-service staff."))
+        turn.notice(_("Sorry, callbacks are made by customer-service staff."), alert=True)
     elif press.action == "cbtake":
         _take(turn, callback, int(version))
     else:
@@ -146,10 +146,10 @@ def _may_call(turn: Turn) -> bool:
 def _owner_answer(turn: Turn, callback: Callback, version: int, result: str) -> None:
     _ = turn._
     if turn.person is None or callback.order.owner_id != turn.person.id:
-        turn.say(_("Sorry, that button is not for you."))
+        turn.notice(_("Sorry, that button is not for you."))
         return
     if version != callback.version or callback.status != "asked" or result not in records.RESULTS:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     call = records.answer_survey(turn.session, callback, result, turn.desk.now())
     if call is not None:
@@ -165,11 +165,12 @@ def _take(turn: Turn, callback: Callback, version: int) -> None:
         turn.session.refresh(callback)
         holder = callback.handled_by
         if callback.status == "taken" and holder is not None:
-            turn.say(
-                _("This callback is already taken by {name}.").format(name=one_line(holder.name))
+            turn.notice(
+                _("This callback is already taken by {name}.").format(name=one_line(holder.name)),
+                alert=True,
             )
         else:
-            turn.say(_("That button is out of date, so nothing was changed."))
+            turn.notice(_("That button is out of date, so nothing was changed."))
         return
     turn.session.refresh(callback)
     order = callback.order
@@ -188,10 +189,10 @@ def _outcome(turn: Turn, callback: Callback, version: int, result: str) -> None:
     assert turn.person is not None
     mine = callback.handled_by_id == turn.person.id
     if not mine or callback.status != "taken" or version != callback.version:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     if result not in records.RESULTS:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     records.finish_call(turn.session, callback, result, None, turn.desk.now())
     turn.goto(CALLER_NOTE.name, {"callback_id": callback.id})

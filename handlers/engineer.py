@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from handlers.i18n import Translate
-from handlers.jobs import (
-    ENGINEER_ACTIONS,
-    order_button,
-    post_job_card,
-    pressed_order,
-)
+from handlers.jobs import ENGINEER_ACTIONS, order_button, post_job_card, pressed_order
+from handlers.jobs import _job_details as job_details
 from handlers.labels import money, status_label
 from handlers.messages import Button
 from handlers.notify import notify_person
@@ -49,20 +45,23 @@ def _checked(turn: Turn, press: Press) -> tuple[Order, OrderAction, Person] | No
     name = "complete" if press.action in FEE_CHOICES else press.action
     action = next((a for a in ENGINEER_ACTIONS if a.value == name), None)
     if found is None or action is None:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return None
     order, version, _extra = found
     engineer = turn.person
     if engineer is None or order.assignee_id != engineer.id:
-        turn.say(
-            _("Sorry, only the engineer who took {number} can do that.").format(number=order.number)
+        turn.notice(
+            _("Sorry, only the engineer who took {number} can do that.").format(
+                number=order.number
+            ),
+            alert=True,
         )
         return None
-    if version != order.version:
-        turn.say(_("That button is out of date, so nothing was changed."))
+    if version != order.version:  # a repeated or old press: the press's own notice (11.5)
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return None
     if action not in allowed_actions(OrderStatus(order.status)):
-        turn.say(
+        turn.notice(
             _("That cannot be done now: {number} is at “{status}”.").format(
                 number=order.number, status=status_label(_, order.status)
             )
@@ -107,11 +106,12 @@ def _tell_engineer(turn: Turn, order: Order, action: OrderAction) -> None:
         OrderAction.ARRIVE: _("{number}: you are on site. What next?"),
         OrderAction.NOT_HOME: _("{number}: the owner was told nobody was home. What next?"),
     }.get(action)
-    text = you or _("{number}: {status}. What next?")
-    turn.say(
-        text.format(number=order.number, status=status_label(_, order.status)),
-        work_buttons(_, order),
+    text = (you or _("{number}: {status}. What next?")).format(
+        number=order.number, status=status_label(_, order.status)
     )
+    # this message replaces the one whose button was pressed (issue 11.6), often the job's
+    # details: it carries them on, so the address and phone stay in front of the engineer
+    turn.say(job_details(_, turn, order, turn.language, text), work_buttons(_, order))
 
 
 def _tell_owner(turn: Turn, order: Order, action: OrderAction, engineer: Person) -> None:

@@ -97,7 +97,7 @@ def pay_command(turn: Turn) -> None:
     """`/paid R-20261122-0007 30 wechat`: record a payment, in part or in full."""
     _ = turn._
     if not _has(turn, RECORDERS):
-        turn.say(_("Sorry, only finance staff can record payments."))
+        turn.notice(_("Sorry, only finance staff can record payments."), alert=True)
         return
     parts = turn.inbound.command_arg.split()
     usage = _(
@@ -125,12 +125,12 @@ def pay_command(turn: Turn) -> None:
 def _payable(turn: Turn, bill_arg: str) -> Bill | None:
     _ = turn._
     if not _has(turn, RECORDERS):
-        turn.say(_("Sorry, only finance staff can record payments."))
+        turn.notice(_("Sorry, only finance staff can record payments."), alert=True)
         return None
     bill_id = parse_id(bill_arg)
     bill = turn.session.get(Bill, bill_id) if bill_id is not None else None
-    if bill is None or bill.status == "paid":
-        turn.say(_("That bill is already paid, so nothing was changed."))
+    if bill is None or bill.status == "paid":  # a repeated press: answered on the button
+        turn.notice(_("That bill is already paid, so nothing was changed."))
         return None
     return bill
 
@@ -144,7 +144,7 @@ def _record(turn: Turn, bill: Bill, amount_fen: int, method: str) -> None:
     except PaymentRefused as refused:
         reason = str(refused)
         if reason == "already paid":
-            turn.say(_("That bill is already paid, so nothing was changed."))
+            turn.notice(_("That bill is already paid, so nothing was changed."))
         elif reason == "more than owed":
             turn.say(
                 _("That is more than the {amount} outstanding; nothing was recorded.").format(

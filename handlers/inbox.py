@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +13,7 @@ from handlers.i18n import pick_language, translator
 from handlers.messages import Inbound, Outbound
 from handlers.owner_text import normalise
 from handlers.router import route
-from handlers.turn import Turn
+from handlers.turn import Notice, Turn
 from store.db import Database, UnitOfWork, cannot_write
 from store.models import Conversation, OutboxMessage
 from store.people import person_by_identity
@@ -22,18 +22,33 @@ from store.updates import first_delivery
 log = logging.getLogger(__name__)
 
 
-def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> bool:
-    """Handle a message exactly once in one transaction; False if it was a duplicate."""
+@dataclass(frozen=True)
+class Handled:
+    """What became of one inbound message, for its transport."""
+
+    fresh: bool  # False: a duplicate delivery, nothing was done
+    notice: Notice | None = None  # the press's answer, for a transport that shows it itself
+
+
+DUPLICATE = Handled(fresh=False)
+
+
+def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> Handled:
+    """Handle a message exactly once in one transaction (not `fresh` if it was a duplicate);
+    a press's notice comes back when the transport shows it (Inbound.press_notices)."""
     inbound = normalised(inbound)
     try:
         with db.unit_of_work() as uow:
             if not _first_delivery(uow, inbound):
-                return False
+                return DUPLICATE
             turn = _load_turn(uow, desk, inbound)
+            version = turn.convo.version
             route(turn)
+            _edit_pressed(turn, moved_on=turn.convo.version != version)
+            notice = _place_notice(turn)
             write_outbox(uow, inbound.channel, turn.replies)
             uow.commit()
-            return True
+            return Handled(fresh=True, notice=notice)
     except Exception as exc:
         if cannot_write(exc):
             # the database takes no writes now (disk full, read-only, gone): no apology either
@@ -52,6 +67,52 @@ def normalised(inbound: Inbound) -> Inbound:
     if text == inbound.text and name == inbound.user_name:
         return inbound
     return replace(inbound, text=text, user_name=name)
+
+
+def _place_notice(turn: Turn) -> Notice | None:
+    """The notice for the transport to show, or None after queueing it as a private reply to
+    the presser (never to a group) where the channel cannot show it on the button."""
+    notice, inbound = turn.pressed_notice, turn.inbound
+    if notice is None or (inbound.press_notices and inbound.button is not None):
+        return notice
+    # a private chat's id is its person's id on every channel (router._press relies on it)
+    turn.replies.append(Outbound(inbound.user_id, notice.text))
+    return None
+
+
+def _edit_pressed(turn: Turn, moved_on: bool) -> None:
+    """Where a private step answers a button press, its first reply to the chat replaces the
+    pressed message (text and inline buttons only) instead of piling up (issue 11.6): a reply
+    with buttons, or any once the dialog has moved on; a bare note at the same step (a time
+    out of hours) would take the question's buttons away, so it goes below instead."""
+    inbound = turn.inbound
+    if inbound.button_message_id is None or inbound.chat_kind != "private" or turn.keep_pressed:
+        return
+    if turn.pressed_notice is not None:  # a refused press leaves the pressed message as it was
+        return
+    for index, reply in enumerate(turn.replies):
+        if reply.chat_id != inbound.chat_id:
+            continue
+        plain = reply.photo is None and reply.upload is None and not reply.ask_contact
+        answers = bool(reply.buttons) or moved_on
+        if plain and answers and not reply.remove_keyboard and reply.edit_message_id is None:
+            if _newest_in_chat(turn, inbound.button_message_id):
+                turn.replies[index] = replace(reply, edit_message_id=inbound.button_message_id)
+        return
+
+
+def _newest_in_chat(turn: Turn, message_id: str) -> bool:
+    """Whether the pressed message is the newest the desk wrote to the chat (this turn's
+    notes included): an edit further up, above later messages, would go unseen."""
+    inbound = turn.inbound
+    newest = turn.session.scalar(
+        select(OutboxMessage.external_id)
+        .where(OutboxMessage.channel == inbound.channel, OutboxMessage.chat_id == inbound.chat_id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    # the web chat names an edit's delivery "<edited id>~<own id>"
+    return newest is not None and newest.split("~", 1)[0] == message_id
 
 
 def _first_delivery(uow: UnitOfWork, inbound: Inbound) -> bool:
@@ -112,13 +173,13 @@ def write_outbox(uow: UnitOfWork, channel: str, replies: list[Outbound]) -> None
         )
 
 
-def _apologise(db: Database, desk: Desk, inbound: Inbound) -> bool:
+def _apologise(db: Database, desk: Desk, inbound: Inbound) -> Handled:
     """After an unexpected failure: record the update so it is not retried forever, say sorry."""
     _ = translator(pick_language(inbound.language_hint, desk.default_language))
     try:
         with db.unit_of_work() as uow:
             if not _first_delivery(uow, inbound):
-                return False
+                return DUPLICATE
             write_outbox(
                 uow,
                 inbound.channel,
@@ -136,4 +197,4 @@ def _apologise(db: Database, desk: Desk, inbound: Inbound) -> bool:
     except Exception:
         log.exception("could not record the apology for update %s", inbound.update_id)
         raise
-    return True
+    return Handled(fresh=True)

@@ -279,30 +279,41 @@ def _merge_into_waiting_edit(session: Session, card: OutboxMessage, edit: Outbou
 
 EDIT_OF = "edit_of_card"  # in an edit's outbox payload: the card row it edits
 def on_order_button(turn: Turn, press: Press) -> None:
-    """Claim on a job card (Assign is handled in handlers.assign)."""
+    """Claim on a job card (Assign is handled in handlers.assign); a refusal is the press's
+    own notice to the presser, never a group message (issue 11.5)."""
     _ = turn._
     order = turn.session.get(Order, int(press.arg)) if press.arg.isdigit() else None
     version = press.version.removeprefix(CARD_TAG)
     if order is None or press.action != "claim" or not version.isdigit():
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     if turn.person is None or not may_take(turn.session, turn.person.id, order.department):
         department = DEPARTMENT_LABELS.get(order.department, order.department)
-        turn.say(
-            _("Sorry, only {department} staff can take this job.").format(department=_(department))
+        turn.notice(
+            _("Sorry, only {department} staff can take this job.").format(department=_(department)),
+            alert=True,
         )
         return
     if not claim(turn.session, order.id, int(version), turn.person.id, turn.desk.now()):
-        holder = one_line(order.assignee.name) if order.assignee is not None else None
-        if holder:
-            turn.say(
-                _("{number} is already taken by {name}.").format(number=order.number, name=holder)
-            )
-        else:
-            turn.say(_("That button is out of date, so nothing was changed."))
+        _refuse_claim(turn, order, turn.person)
         return
     turn.session.refresh(order)
     _after_claim(turn, order, turn.person)
+
+
+def _refuse_claim(turn: Turn, order: Order, presser: Person) -> None:
+    """Why a Claim did nothing: the presser's own job already, someone else's, or stale."""
+    _ = turn._
+    if order.assignee_id == presser.id:  # a repeated press by the winner
+        turn.notice(_("You already took {number}.").format(number=order.number))
+    elif order.assignee is not None:
+        holder = one_line(order.assignee.name)
+        turn.notice(
+            _("{number} is already taken by {name}.").format(number=order.number, name=holder),
+            alert=True,
+        )
+    else:
+        turn.notice(_("That button is out of date, so nothing was changed."))
 
 
 def _after_claim(turn: Turn, order: Order, engineer: Person) -> None:

@@ -25,13 +25,13 @@ def on_materials_press(turn: Turn, press: Press) -> None:
     _ = turn._
     found = pressed_order(turn, press)
     if found is None:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     order, version, _extra = found
     if not is_assignee(turn, order):
         return
     if version != order.version:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     if not _open(turn, order):
         return
@@ -47,7 +47,7 @@ def _open(turn: Turn, order: Order) -> bool:
     if order.status in OPEN_FOR_MATERIALS:
         return True
     _ = turn._
-    turn.say(
+    turn.notice(
         _("That cannot be done now: {number} is at “{status}”.").format(
             number=order.number, status=status_label(_, order.status)
         )
@@ -110,7 +110,7 @@ def _record(turn: Turn, data: dict[str, Any], amount_fen: int | None) -> None:
     turn.goto(IDLE, {})
     order = order_for_update(turn.session, int(data.get("order_id", 0)))
     if order is None or order.version != data.get("version"):
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     if not (is_assignee(turn, order) and _open(turn, order)):
         return

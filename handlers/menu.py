@@ -6,7 +6,7 @@ from handlers.board import BOARD_ROLES
 from handlers.complaints.common import STATUS_LABELS as COMPLAINT_STATUS
 from handlers.finance import METHOD_LABELS, RECORDERS, VIEWERS
 from handlers.i18n import translator
-from handlers.labels import category_label, event_label, money, status_label, window_label
+from handlers.labels import N_, category_label, event_label, money, status_label, window_label
 from handlers.messages import Button
 from handlers.owner_text import field_text
 from handlers.turn import Turn, parse_id
@@ -53,6 +53,34 @@ def staff_commands(roles: set[str]) -> str:
         ("/complaints", COMPLAINT_STAFF),
     ]
     return " ".join(command for command, who in allowed if roles & who)
+
+
+OWNER_COMMANDS = (  # what owners type in a private chat (handlers.router.COMMANDS)
+    ("repair", N_("Report a repair")),
+    ("requests", N_("My requests and their history")),
+    ("complaint", N_("A complaint or suggestion")),
+    ("language", N_("Change the language")),
+    ("cancel", N_("Stop what we are doing")),
+    ("help", N_("What I can do")),
+)
+STAFF_COMMANDS = (  # each with the roles whose handler accepts it
+    ("board", N_("Open work and overdue jobs"), BOARD_ROLES),
+    ("arrears", N_("Unpaid bills"), VIEWERS),
+    ("paid", N_("Record a payment"), RECORDERS),
+    ("complaints", N_("Open complaints"), COMPLAINT_STAFF),
+)
+
+
+def command_list(language: str, roles: set[str], owner: bool) -> list[tuple[str, str]]:
+    """The commands (name, description) a person may use in their private chat, in their
+    language: the owner's if they have a home (or no role), then their roles' staff commands
+    (issue 11.10; Telegram shows them through per-chat command lists)."""
+    _ = translator(language)
+    listed = [(name, _(text)) for name, text in OWNER_COMMANDS] if owner or not roles else []
+    listed += [(name, _(text)) for name, text, who in STAFF_COMMANDS if roles & who]
+    if not owner and roles:
+        listed += [(name, _(text)) for name, text in OWNER_COMMANDS if name in ("language", "help")]
+    return listed
 
 
 def _staff_rows(turn: Turn, roles: set[str]) -> list[list[Button]]:

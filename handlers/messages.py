@@ -22,7 +22,8 @@ class Inbound:
     language_hint: str | None = None
     text: str | None = None
     button: str | None = None  # callback data of a pressed button
-    button_message_id: str | None = None
+    button_message_id: str | None = None  # the pressed message: a private reply may edit it
+    press_notices: bool = False  # the transport shows a press's notice on the button itself
     photo: str | None = None  # channel file reference
     album: str | None = None  # photos sent together share an album id
     contact_phone: str | None = None

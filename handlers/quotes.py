@@ -53,7 +53,7 @@ def on_quote_press(turn: Turn, press: Press) -> None:
     _ = turn._
     found = pressed_order(turn, press)
     if found is None:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     order, version, extra = found
     if press.action in ENGINEER_ACTIONS:
@@ -65,7 +65,7 @@ def on_quote_press(turn: Turn, press: Press) -> None:
     if not allowed:
         return
     if version != order.version:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     PRESSES[press.action](turn, order, extra)
 
@@ -74,8 +74,9 @@ def is_assignee(turn: Turn, order: Order) -> bool:
     if turn.person is not None and order.assignee_id == turn.person.id:
         return True
     _ = turn._
-    turn.say(
-        _("Sorry, only the engineer who took {number} can do that.").format(number=order.number)
+    turn.notice(
+        _("Sorry, only the engineer who took {number} can do that.").format(number=order.number),
+        alert=True,
     )
     return False
 
@@ -84,7 +85,7 @@ def _is_supervisor(turn: Turn, order: Order) -> bool:
     if turn.person is not None and is_supervisor_of(turn.session, turn.person.id, order.department):
         return True
     _ = turn._
-    turn.say(_("Sorry, only a supervisor of this department can approve quotes."))
+    turn.notice(_("Sorry, only a supervisor of this department can approve quotes."), alert=True)
     return False
 
 
@@ -92,7 +93,7 @@ def _is_owner(turn: Turn, order: Order) -> bool:
     if turn.person is not None and order.owner_id == turn.person.id:
         return True
     _ = turn._
-    turn.say(_("Sorry, only the owner of {number} can do that.").format(number=order.number))
+    turn.notice(_("Sorry, only the owner of {number} can do that.").format(number=order.number))
     return False
 
 
@@ -101,7 +102,7 @@ def _at(turn: Turn, order: Order, status: OrderStatus) -> bool:
     if order.status == status and order.quote_kind == "on_site":
         return True
     _ = turn._
-    turn.say(
+    turn.notice(
         _("That cannot be done now: {number} is at “{status}”.").format(
             number=order.number, status=status_label(_, order.status)
         )
@@ -146,7 +147,7 @@ def _quote_item(turn: Turn, order: Order, extra: str) -> None:
     _ = turn._
     item = turn.session.get(PriceItem, int(extra)) if extra.isdigit() else None
     if item is None or item.category != order.category or item.price_fen is None:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     assert turn.person is not None
     text = f"{item.code} {item.name_zh}"
@@ -239,7 +240,7 @@ def _on_text(turn: Turn) -> None:
     turn.goto(IDLE, {})
     order = _draft_order(turn, data)
     if order is None or order.version != data.get("version"):
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     if not (is_assignee(turn, order) and _at(turn, order, OrderStatus.ARRIVED)):
         return

@@ -198,7 +198,7 @@ def _press(turn: Turn, data: str) -> None:
     _ = turn._
     press = decode_button(data)
     if turn.inbound.user_id != turn.inbound.chat_id:
-        turn.say(_("Sorry, that button is not for you."))
+        turn.notice(_("Sorry, that button is not for you."))
         return
     if press is not None and press.version.startswith(jobs.CARD_TAG):
         _order_press(turn, press)
@@ -210,11 +210,8 @@ def _press(turn: Turn, data: str) -> None:
         complaints.on_press(turn, press)
         return
     if press is None or (press.version != GLOBAL and press.version != str(turn.convo.version)):
-        turn.say(_("That button is out of date, so nothing was changed."))
-        if turn.convo.step in STEPS:
-            reprompt(turn)
-        elif turn.person is not None:
-            show_menu(turn)
+        # the press's own notice; no reprompt or menu: the current step is already on screen
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     if press.version == GLOBAL:
         _global_press(turn, press)

@@ -50,14 +50,14 @@ def on_owner_press(turn: Turn, press: Press) -> None:
     _ = turn._
     found = pressed_order(turn, press)
     if found is None:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     order, version, extra = found
     if turn.person is None or order.owner_id != turn.person.id:
-        turn.say(_("Sorry, only the owner of {number} can do that.").format(number=order.number))
+        turn.notice(_("Sorry, only the owner of {number} can do that.").format(number=order.number))
         return
     if version != order.version:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     try:
         _OWNER_PRESSES[press.action](turn, order, extra)
@@ -67,7 +67,7 @@ def on_owner_press(turn: Turn, press: Press) -> None:
 
 def _cannot_now(turn: Turn, order: Order) -> None:
     _ = turn._
-    turn.say(
+    turn.notice(
         _("That cannot be done now: {number} is at “{status}”.").format(
             number=order.number, status=status_label(_, order.status)
         )

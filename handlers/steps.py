@@ -44,8 +44,12 @@ def reprompt(turn: Turn) -> None:
 
 
 def choose_buttons_hint(turn: Turn) -> None:
-    """Tell the person that this step wants a button, then ask again."""
+    """Tell the person that this step wants a button, then ask again; a pressed button that
+    was never offered (forged) is answered on the button, the question being on screen."""
     _ = turn._
+    if turn.inbound.button is not None:
+        turn.notice(_("Please choose one of the buttons below."))
+        return
     turn.say(_("Please choose one of the buttons below."))
     reprompt(turn)
 

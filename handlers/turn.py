@@ -43,6 +43,15 @@ def decode_button(data: str) -> Press | None:
     return Press(*parts)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A short private answer to a button press: Telegram shows it on the pressed button
+    (an alert when it matters); other channels send it as a private reply to the presser."""
+
+    text: str
+    alert: bool = False
+
+
 @dataclass
 class Turn:
     """The context a handler works in for one inbound message."""
@@ -54,6 +63,8 @@ class Turn:
     person: Person | None
     language: str
     replies: list[Outbound] = field(default_factory=list)
+    pressed_notice: Notice | None = None  # the press's own answer (issue 11.5)
+    keep_pressed: bool = False  # the pressed message is a record: answer below it, not over it
 
     @property
     def session(self) -> Session:
@@ -87,6 +98,11 @@ class Turn:
                 remove_keyboard=remove_keyboard,
             )
         )
+
+    def notice(self, text: str, alert: bool = False) -> None:
+        """Answer the press itself, privately and in the presser's language, instead of a chat
+        message: stale or repeated presses and refused group-card buttons (issue 11.5)."""
+        self.pressed_notice = Notice(text, alert)
 
     def goto(self, step: str, data: dict[str, Any] | None = None) -> None:
         """Move the dialog to `step`; older buttons become stale."""

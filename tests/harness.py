@@ -21,7 +21,7 @@ from bot.telegram.app import TelegramDesk
 from store.models import OutboxMessage, ProcessedUpdate
 from store.price_list import import_prices
 from store.units import import_units
-from tests.fake_telegram import FakeTelegram, TgChat, TgUser
+from tests.fake_telegram import Call, FakeTelegram, TgChat, TgUser
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 STAFF_GROUP = -1001500
@@ -114,6 +114,8 @@ class Owner:
     chat: TgChat | None = None
     seen: int = 0
     last: list[dict[str, Any]] = field(default_factory=list)
+    notice: str | None = None  # the text the last press was answered with (issue 11.5)
+    alert: bool = False  # whether that answer was an alert
 
     def __post_init__(self) -> None:
         self.seen = len(self.fake.sent(self.chat_id))  # answers start from what comes next
@@ -156,9 +158,24 @@ class Owner:
         """Tap a button by raw callback data (forged or stale presses)."""
         return await self._exchange(self.fake.user_press(self.user, data, message, strict=False))
 
-    def find_button(self, label: str) -> tuple[dict[str, Any], str]:
-        """The newest bot message with a button containing `label`, and that button's data."""
-        for message in reversed(self.fake.sent(self.chat_id)):
+    async def press_again(self, label: str) -> list[dict[str, Any]]:
+        """Tap the newest button showing `label` as it was drawn, even if the message has been
+        edited since (a second, quick tap on a button that has gone)."""
+        message, data = self.find_button(label, as_drawn=True)
+        return await self.press_data(data, message)
+
+    def refused(self, replies: list[dict[str, Any]], expected: str) -> bool:
+        """Whether the last press was refused on the button itself (issue 11.5): its notice
+        says `expected` and no chat message does."""
+        return expected in (self.notice or "") and not any(
+            expected in t for t in self.texts(replies)
+        )
+
+    def find_button(self, label: str, *, as_drawn: bool = False) -> tuple[dict[str, Any], str]:
+        """The newest bot message with a button containing `label`, and that button's data:
+        as the message is now (an edit may have replaced its buttons, issue 11.6), or with
+        `as_drawn` as it was first sent or edited."""
+        for message in current(self.fake, self.chat_id, as_drawn):
             markup = message.get("reply_markup") or {}
             for row in markup.get("inline_keyboard", []):
                 for button in row:
@@ -168,6 +185,10 @@ class Owner:
 
     async def _exchange(self, update: dict[str, Any]) -> list[dict[str, Any]]:
         await settle(self.bot, str(update["update_id"]))
+        if "callback_query" in update:
+            answer = await answered(self.fake, update)
+            self.notice = answer.params.get("text")
+            self.alert = bool(answer.params.get("show_alert"))
         sent = self.fake.sent(self.chat_id)
         self.last = sent[self.seen :]
         self.seen = len(sent)
@@ -183,6 +204,23 @@ class Owner:
         """The labels of a message's inline buttons."""
         markup = message.get("reply_markup") or {}
         return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def current(fake: Any, chat_id: int, as_drawn: bool = False) -> list[dict[str, Any]]:
+    """A chat's bot messages, newest first, each as it is now (once, edits applied); with
+    `as_drawn` every send and edit as it was drawn."""
+    now = getattr(fake, "message", None)  # other channels' fakes keep no edited state
+    if as_drawn or now is None:
+        return list(reversed(fake.sent(chat_id)))
+    seen: set[int] = set()
+    out: list[dict[str, Any]] = []
+    for message in reversed(fake.sent(chat_id)):
+        key = int(message["message_id"])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(now(chat_id, key) or message)
+    return out
 
 
 async def settle(bot: Bot, update_id: str, timeout: float = 30.0) -> None:
@@ -205,6 +243,24 @@ async def settle(bot: Bot, update_id: str, timeout: float = 30.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"update {update_id} not settled within {timeout}s")
+
+
+async def answered(fake: FakeTelegram, update: dict[str, Any], timeout: float = 10.0) -> Call:
+    """The answerCallbackQuery call for a queued button press (it follows the turn's commit)."""
+    query_id = str(update["callback_query"]["id"])
+
+    def find(calls: list[Call]) -> Call | None:
+        return next(
+            (
+                c
+                for c in calls
+                if c.method == "answerCallbackQuery"
+                and str(c.params.get("callback_query_id")) == query_id
+            ),
+            None,
+        )
+
+    return await fake.await_for(find, timeout)
 
 
 async def staff_member(

@@ -195,8 +195,11 @@ def test_only_the_right_roles_may(db_url: str, action: str) -> None:
         made = _fixtures(world, case.status)
         inbound = case.message(world, made, actor)
         before, mark = _snapshot(world), _last_outbox(world)
-        assert handle_inbound(world.db, world.desk, inbound)
-        after, said = _snapshot(world), " | ".join(_replies(world, inbound.chat_id, mark))
+        assert handle_inbound(world.db, world.desk, inbound).fresh
+        # a refused group-card press is answered privately, to the presser (issue 11.5)
+        chats = {inbound.chat_id, inbound.user_id}
+        after = _snapshot(world)
+        said = " | ".join(r for chat in sorted(chats) for r in _replies(world, chat, mark))
         succeeded = (case.success_text in said) if case.success_text else after != before
         if actor in case.allowed:
             if not succeeded:

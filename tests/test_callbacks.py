@@ -68,8 +68,8 @@ async def test_survey_two_hours_after_acceptance_satisfied(
         "Quick and friendly",
     )
     # pressing the answer again changes nothing
-    replies = await alice.press("Unsatisfied")
-    assert "out of date" in alice.texts(replies)[-1]
+    replies = await alice.press_again("Unsatisfied")
+    assert alice.refused(replies, "out of date")
     assert len(callbacks_of(bot, number)) == 1
 
 
@@ -90,12 +90,12 @@ async def test_poor_survey_answer_opens_a_call_that_an_agent_takes(
         assert len(said_to(fake_tg, person.chat_id, "Callback needed", number, "Unsatisfied")) == 1
     _message, take = agent.find_button("Take")
     replies = await engineer.press_data(take, fake_tg.sent(WANG.id)[-1])  # not an agent
-    assert "customer-service staff" in engineer.texts(replies)[-1]
+    assert engineer.refused(replies, "customer-service staff")
     replies = await agent.press("Take")
     text = agent.texts(replies)[-1]
     assert "Li Na" in text and "139 0000 1111" in text  # tappable (issue 11.10)
     replies = await other.press("Take")
-    assert "already taken by Agent Sun" in other.texts(replies)[-1]
+    assert other.refused(replies, "already taken by Agent Sun") and other.alert
     await agent.press("Average")
     replies = await agent.send("Tap fixed again, owner calmer now")
     assert "Callback recorded" in agent.texts(replies)[0]

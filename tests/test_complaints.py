@@ -115,11 +115,13 @@ async def desk_staff(fake: FakeTelegram, bot: Bot) -> dict[str, Owner]:
 
 
 async def take_in_group(fake: FakeTelegram, bot: Bot, user: TgUser, number: str) -> list[str]:
-    """Press Take on the complaint's card in the staff group; what the group was told."""
+    """Press Take on the complaint's card in the staff group; what the group was told, then
+    the press's own notice to the presser if it had one (issue 11.5)."""
     card = next(m for m in fake.sent(STAFF_GROUP) if number in (m.get("text") or ""))
     data = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     in_group = Owner(fake, bot, user, chat=GROUP)
-    return in_group.texts(await in_group.press_data(data, card))
+    said = in_group.texts(await in_group.press_data(data, card))
+    return said + ([f"(notice) {in_group.notice}"] if in_group.notice else [])
 
 
 async def classify_one(agent: Owner, note: str = "Cleaner skipped the floor; our fault") -> None:
@@ -332,7 +334,8 @@ async def test_first_take_wins(fake_tg: FakeTelegram, bot: Bot, alice: Owner) ->
     number = await file_complaint(alice)
     await take_in_group(fake_tg, bot, staff["agent"].user, number)
     said = await take_in_group(fake_tg, bot, staff["agent2"].user, number)
-    assert any("already taken by Agent Sun" in t or "out of date" in t for t in said)
+    assert len(said) == 1 and said[0].startswith("(notice) "), said  # not in the group (11.5)
+    assert "already taken by Agent Sun" in said[0] or "out of date" in said[0], said
     assert load(bot, number).agent_id is not None
     assert not said_to(fake_tg, staff["agent2"].chat_id, "You took")
 
@@ -376,7 +379,7 @@ async def test_class_two_liaison_form_reminded_when_due_and_called_back_by_a_man
     # an agent cannot take the manager's callback (R25), even with its button data
     _message, data = complaint_data(staff["mgr"], "cbtake")
     replies = await agent.press_data(data, agent.fake.sent(agent.chat_id)[-1])
-    assert "not for you" in agent.texts(replies)[-1]
+    assert agent.refused(replies, "not for you")
     await press_k(staff["mgr"], "cbtake")
     assert said_to(fake_tg, staff["mgr"].chat_id, "You took the callback", "Alice Li")
     await press_k(staff["mgr"], "cbresult", "average")
@@ -500,7 +503,7 @@ async def test_reopen_counts_and_auto_close_after_72_hours(
     assert any("How satisfied" in t for t in _told(alice))
     if alice.channel == "telegram":  # (WeChat has no old buttons: numbers mean the last menu)
         replies = await press_k(alice, "answer", "yes")
-        assert "out of date" in alice.texts(replies)[-1]
+        assert alice.refused(replies, "out of date")
 
 
 @both_channels

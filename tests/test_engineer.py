@@ -59,12 +59,18 @@ async def test_paid_repair_from_claim_to_rating(
     assert "张伟" in details["text"] and "138 1234 5678" in details["text"]  # tappable
     assert wang.buttons(details) == ["🚗 On my way", "📍 Arrived", "↩ Release"]
 
-    replies = await wang.press("On my way")
-    assert wang.texts(replies) == [f"{number}: you are on your way. What next?"]
+    replies = await wang.press("On my way")  # the details message becomes the next step
+    assert [t.split("\n")[0] for t in wang.texts(replies)] == [
+        f"{number}: you are on your way. What next?"
+    ]
+    assert replies[0]["message_id"] == details["message_id"]  # edited in place (issue 11.6)
+    assert "张伟" in replies[0]["text"] and "138 1234 5678" in replies[0]["text"]
     assert wang.buttons(replies[0]) == ["📍 Arrived", "🚪 Owner not home", "↩ Release"]
     assert any("Wang" in t and number in t for t in told(zhang))
     replies = await wang.press("Arrived")
-    assert wang.texts(replies) == [f"{number}: you are on site. What next?"]
+    assert [t.split("\n")[0] for t in wang.texts(replies)] == [
+        f"{number}: you are on site. What next?"
+    ]
     assert wang.buttons(replies[0]) == ["🚪 Owner not home", "✅ Done", "↩ Release", "🧰 Materials"]
     replies = await wang.press("Done")
     assert wang.texts(replies) == [f"How was the fee of ¥30.00 for {number} settled?"]
@@ -133,7 +139,7 @@ async def test_fee_left_unpaid(fake_tg: FakeTelegram, bot: Bot, zhang: Owner) ->
     ]
     assert "¥30.00" in told(zhang)[-1]
     replies = await wang.press_data(later, message)  # pressed twice: nothing more
-    assert "out of date" in wang.texts(replies)[0]
+    assert wang.refused(replies, "out of date")
     assert len(load(bot, number).events) == len(order.events)
     # the unpaid fee is on finance's arrears list, and only once
     from store.finance import arrears
@@ -179,7 +185,7 @@ async def test_not_home_and_rebooked(fake_tg: FakeTelegram, bot: Bot, alice: Own
     assert state(bot, number)[0] == "on_the_way"
     before = state(bot, number)
     replies = await alice.press_data(slot["callback_data"], slots)  # a spent button
-    assert "out of date" in alice.texts(replies)[-1]
+    assert alice.refused(replies, "out of date")
     assert state(bot, number) == before
 
 
@@ -200,8 +206,8 @@ async def test_release_and_reclaim(fake_tg: FakeTelegram, bot: Bot, alice: Owner
     order = load(bot, number)
     assert order.status == "claimed" and order.assignee is not None
     assert order.assignee.name == "Zhou"
-    replies = await wang.press("On my way")  # wang's old buttons are no longer his
-    assert "only the engineer who took" in wang.texts(replies)[0]
+    replies = await wang.press_again("On my way")  # wang's old buttons are no longer his
+    assert wang.refused(replies, "only the engineer who took")
     replies = await zhou.press("On my way")
     assert state(bot, number)[0] == "on_the_way"
 
@@ -246,8 +252,8 @@ async def _outsiders(fake: FakeTelegram, bot: Bot, alice: Owner) -> list[Owner]:
 async def _refused(person: Owner, data: str, expected: str) -> None:
     """Press forged `data` in the person's own chat; the reply must contain `expected`."""
     own = person.fake.sent(person.chat_id)[-1]
-    replies = await person.press_data(data, own)
-    assert expected in person.texts(replies)[-1], person.texts(replies)
+    replies = await person.press_data(data, own)  # answered on the button (issue 11.5)
+    assert person.refused(replies, expected), (person.notice, person.texts(replies))
 
 
 async def test_only_the_assignee_acts(fake_tg: FakeTelegram, bot: Bot, alice: Owner) -> None:
@@ -273,7 +279,7 @@ async def test_only_the_assignee_acts(fake_tg: FakeTelegram, bot: Bot, alice: Ow
         # the details message's buttons are now stale, for the assignee too
         stale = details["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         replies = await wang.press_data(stale, details)
-        assert "out of date" in wang.texts(replies)[0]
+        assert wang.refused(replies, "out of date")
         assert state(bot, number) == after
     assert state(bot, number)[0] == "done"
 
@@ -286,7 +292,7 @@ async def test_only_the_assignee_acts(fake_tg: FakeTelegram, bot: Bot, alice: Ow
     await alice.press_data(accept, message)
     assert state(bot, number)[0] == "accepted"
     replies = await alice.press_data(accept, message)  # pressed twice: stale
-    assert "out of date" in alice.texts(replies)[-1]
+    assert alice.refused(replies, "out of date")
 
 
 @both_channels

@@ -87,8 +87,8 @@ async def test_card_claim_and_notifications(fake_tg: FakeTelegram, bot: Bot, ali
 
     # a second press, and presses by people who may not take it, change nothing
     zhou = await join(fake_tg, bot, TgUser(3102, "Zhou", "en"), "engineer", "engineering")
-    replies = await zhou.press_data(data, message)
-    assert "out of date" in zhou.texts(replies)[0] or "already taken" in zhou.texts(replies)[0]
+    replies = await zhou.press_data(data, message)  # told on the button alone (issue 11.5)
+    assert zhou.refused(replies, f"{number} is already taken by Wang.") and zhou.alert
     assert _order(bot, number).assignee_id == order.assignee_id
 
 
@@ -98,19 +98,19 @@ async def test_outsiders_cannot_claim(fake_tg: FakeTelegram, bot: Bot, alice: Ow
     stranger = Owner(fake_tg, bot, TgUser(3201, "Eve", "en"), chat=GROUP)
     message, data = stranger.find_button("接单")
     replies = await stranger.press_data(data, message)
-    assert "only engineering staff" in stranger.texts(replies)[0]
+    assert stranger.refused(replies, "only engineering staff")
     cleaner = await join(fake_tg, bot, TgUser(3202, "Qian", "en"), "cleaner", "cleaning")
     replies = await cleaner.press_data(data, message)
-    assert "only engineering staff" in cleaner.texts(replies)[0]
+    assert cleaner.refused(replies, "only engineering staff")
     owner_in_group = Owner(fake_tg, bot, alice.user, chat=GROUP)
     replies = await owner_in_group.press_data(data, message)
-    assert "only engineering staff" in owner_in_group.texts(replies)[0]
+    assert owner_in_group.refused(replies, "only engineering staff")
     order = _order(bot, number)
     assert order.status == "submitted" and order.assignee_id is None
 
 
 def test_twenty_simultaneous_claims_have_one_winner(db_url: str) -> None:
-    """20 engineers press Claim at the same instant: one wins, 19 hear who has it."""
+    """20 engineers press Claim at the same instant: one wins, 19 hear who has it (R6)."""
     upgrade(db_url)
     db = Database(db_url, lambda: MONDAY_MORNING)
     desk = Desk(clock=db.clock, staff_groups=frozenset({str(STAFF_GROUP)}),
@@ -140,7 +140,7 @@ def test_twenty_simultaneous_claims_have_one_winner(db_url: str) -> None:
     def press(n: int) -> None:
         inbound = Inbound(channel="t", update_id=f"u{n}", chat_id=str(STAFF_GROUP),
                           chat_kind="group", user_id=f"e{n}", language_hint="en",
-                          button=f"o0|claim|{order_id}")
+                          button=f"o0|claim|{order_id}", press_notices=True)
         barrier.wait()
         results.append(handle_inbound(db, desk, inbound))
 
@@ -149,7 +149,7 @@ def test_twenty_simultaneous_claims_have_one_winner(db_url: str) -> None:
         t.start()
     for t in threads:
         t.join(60)
-    assert results == [True] * 20
+    assert [r.fresh for r in results] == [True] * 20
     with db.unit_of_work() as uow:
         claims = uow.session.scalar(select(func.count()).select_from(OrderEvent).where(
             OrderEvent.order_id == order_id, OrderEvent.action == "claim"))
@@ -158,8 +158,12 @@ def test_twenty_simultaneous_claims_have_one_winner(db_url: str) -> None:
             select(OutboxMessage).where(OutboxMessage.chat_id == str(STAFF_GROUP)))]
         winner = uow.session.get(Order, order_id)
         assert winner is not None and winner.assignee is not None
-        taken = [t for t in texts if "already taken by" in t]
-        assert len(taken) == 19 and all(winner.assignee.name in t for t in taken)
+        # the 19 hear it on their button (issue 11.5), as an alert; the group only the card
+        assert not [t for t in texts if "already taken by" in t]
+        taken = [r.notice for r in results if r.notice is not None]
+        assert len(taken) == 19 and all(
+            n.alert and f"already taken by {winner.assignee.name}" in n.text for n in taken
+        )
     db.dispose()
 
 

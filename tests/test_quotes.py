@@ -95,8 +95,8 @@ async def test_off_list_quote_approved_agreed_and_paid(
     assert "approved ¥350.00" in fake_tg.messages_to(WANG.id)[-1]
     offer = told(zhang)[-1]
     assert "¥350.00" in offer and "corroded pipe" in offer and number in offer
-    replies = await sun.press("Approve")  # pressed twice: stale
-    assert "out of date" in sun.texts(replies)[-1]
+    replies = await sun.press_again("Approve")  # pressed twice: stale
+    assert sun.refused(replies, "out of date")
 
     await press_action(zhang, "qagree")
     order = load(bot, number)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from store.models import Conversation, Identity, Order, PriceItem
 from tests.fake_telegram import FakeTelegram
-from tests.harness import Bot, FakeClock, Owner, start_bot
+from tests.harness import Bot, FakeClock, Owner, current, start_bot
 
 ORDER_NUMBER = re.compile(r"R-20261123-\d{4}")
 # name, room, and the phone on file for that room: registration is verified at once
@@ -49,7 +49,7 @@ def _datas(message: dict[str, Any]) -> str:
 
 def find_action(owner: Owner, action: str, arg: str = "") -> tuple[dict[str, Any], str]:
     """The newest bot message with a button for `action`/`arg`, and that button's data."""
-    for message in reversed(owner.fake.sent(owner.chat_id)):
+    for message in current(owner.fake, owner.chat_id):  # as they are now (edits applied)
         markup = message.get("reply_markup") or {}
         for row in markup.get("inline_keyboard", []):
             for button in row:

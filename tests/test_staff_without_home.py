@@ -38,8 +38,12 @@ async def test_staff_only_cannot_file_a_repair(fake_tg: FakeTelegram, bot: Bot) 
     assert "🏠 Register my home" in wang.buttons(replies[-1])
     replies = await wang.send("/repair")
     assert "no home is registered for you" in wang.texts(replies)[0]
-    replies = await wang.press_data("g|repair|", replies[-1])
-    assert "no home is registered for you" in wang.texts(replies)[0]
+    pressed = replies[-1]
+    replies = await wang.press_data("g|repair|", pressed)
+    # the answer replaces the pressed message (issue 11.6); it said so already: not modified
+    now = fake_tg.message(wang.chat_id, pressed["message_id"])
+    assert now is not None and "no home is registered for you" in now["text"]
+    assert not any("|repair|" in d for d in _datas(replies))
     assert _orders(bot) == 0
 
 

@@ -19,12 +19,14 @@ from telegram.ext import (
 
 from bot.bootstrap import Services
 from bot.outbox import Limits, OutboxSender
+from bot.telegram.commands import CommandLists
 from bot.telegram.confirm import Confirmations
 from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.inbound import to_inbound
 from bot.telegram.polling import DurablePolling
 from bot.telegram.request import GatedRequest
 from handlers.inbox import handle_inbound
+from handlers.turn import Notice
 from scheduler.effects import EFFECTS
 from scheduler.service import DeskScheduler
 
@@ -96,6 +98,9 @@ class TelegramDesk:
             if services.settings.scheduler_enabled
             else None
         )
+        self.commands = CommandLists(
+            self.application.bot, services.db, services.settings.default_language
+        )
         self.application.bot_data["desk"] = self
 
     async def start(self) -> None:
@@ -114,6 +119,7 @@ class TelegramDesk:
             await self.polling.start()
         self.sender.start()
         self.sender.notify()  # replies committed before a restart go out now
+        self.commands.publish()  # in the background: polling does not wait for it
         if self.scheduler is not None:
             self.scheduler.start()
 
@@ -124,6 +130,7 @@ class TelegramDesk:
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.sender.stop()
+        await self.commands.stop()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -164,25 +171,35 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
 
 
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Hand the update to the use cases in a worker thread, then wake the sender."""
+    """Hand the update to the use cases in a worker thread, then wake the sender; a button
+    press is answered with its notice (issue 11.5) or, when there is none, an empty answer."""
     desk: TelegramDesk = context.bot_data["desk"]
     inbound = to_inbound(update, context.bot.username)
+    notice: Notice | None = None
     if inbound is not None:
         services, chat = desk.services, _chat_key(update)
         if desk.confirmations.chat_failed(chat):  # an earlier one of the chat comes again first
             desk.confirmations.failed(update.update_id, chat, raised=False)
             return
         try:
-            done = await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
+            handled = await asyncio.to_thread(
+                handle_inbound, services.db, services.desk, inbound
+            )
         except Exception:  # neither the turn nor an apology committed: Telegram must resend it
             desk.confirmations.failed(update.update_id, chat)
             return
-        if done:  # not a duplicate: something was written, so the database takes writes
+        if handled.fresh:  # not a duplicate: something was written, so the database takes writes
             desk.confirmations.committed(update.update_id)
+        notice = handled.notice
         desk.sender.notify()
+        if handled.fresh and inbound.command == "start" and inbound.command_arg:
+            desk.commands.refresh_chat(inbound.chat_id)  # perhaps joined as staff: their list
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer()
+            if notice is None:
+                await update.callback_query.answer()
+            else:  # Telegram shows at most 200 characters
+                await update.callback_query.answer(notice.text[:200], show_alert=notice.alert)
         except TelegramError:  # an expired query id is harmless
             log.debug("could not answer callback query", exc_info=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from bot.outbox import Delivered, DeliveryResult, RetryLater, Undeliverable
 from bot.telegram.inbound import CHANNEL
 from handlers.messages import Outbound
 
+log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
@@ -80,13 +82,20 @@ class TelegramDelivery:
         reply_markup = markup(message)
         if message.edit_message_id is not None:
             inline = reply_markup if isinstance(reply_markup, InlineKeyboardMarkup) else None
-            await self.bot.edit_message_text(
-                message.text,
-                chat_id=message.chat_id,
-                message_id=int(message.edit_message_id),
-                reply_markup=inline,
-            )
-            return message.edit_message_id
+            try:
+                await self.bot.edit_message_text(
+                    message.text,
+                    chat_id=message.chat_id,
+                    message_id=int(message.edit_message_id),
+                    reply_markup=inline,
+                )
+                return message.edit_message_id
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():  # it already shows exactly this
+                    return message.edit_message_id
+                # a photo or caption, deleted, or too old to edit: the words go as a new
+                # message instead, never lost (issue 11.6)
+                log.info("edit refused (%s): sending a new message", exc)
         if message.upload is not None:
             return await self._upload(message, reply_markup)
         if message.photo is not None:

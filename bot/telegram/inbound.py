@@ -34,6 +34,7 @@ def to_inbound(update: Update, bot_username: str | None = None) -> Inbound | Non
             base,
             button=query.data or "",
             button_message_id=str(message_id) if message_id else None,
+            press_notices=True,  # answerCallbackQuery shows it to the presser alone
         )
     message = update.message
     edited = message is None and update.edited_message is not None

@@ -395,12 +395,12 @@ class WebChat:
     async def _handle(self, request: Request, inbound: Inbound) -> Response:
         services = self.services
         try:
-            fresh = await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
+            handled = await asyncio.to_thread(handle_inbound, services.db, services.desk, inbound)
         except Exception:  # neither the turn nor an apology committed: the page may resend it
             log.exception("web message %s failed", inbound.update_id)
             return self._refuse(request, "busy", 503)
         self.written()
-        return JSONResponse({"ok": True, "duplicate": not fresh})
+        return JSONResponse({"ok": True, "duplicate": not handled.fresh})
 
     # --- messages out ----------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from bot.wechat.callback import (
 )
 from bot.wechat.inbound import event_of, to_inbound
 from bot.wechat.render import combine
-from handlers.inbox import handle_inbound
+from handlers.inbox import Handled, handle_inbound
 from handlers.messages import Inbound
 from store import wechat as store
 
@@ -115,7 +115,7 @@ async def receive(desk: WeChatDesk, request: Request) -> Response:
             work.add_done_callback(lambda done: _finished_late(desk, done))
             log.info("wechat update %s: no passive reply in time", inbound.update_id)
             return PlainTextResponse(SUCCESS)
-        if not work.result():  # a message seen before (WeChat retries, replays): ignore
+        if not work.result().fresh:  # a message seen before (WeChat retries, replays): ignore
             return PlainTextResponse(SUCCESS)
         busy, reply = await asyncio.to_thread(_take_reply, desk, openid)
         while busy and asyncio.get_running_loop().time() < deadline - 0.1:
@@ -137,7 +137,7 @@ async def receive(desk: WeChatDesk, request: Request) -> Response:
     return Response(xml, media_type="application/xml")
 
 
-def _finished_late(desk: WeChatDesk, work: asyncio.Future[bool]) -> None:
+def _finished_late(desk: WeChatDesk, work: asyncio.Future[Handled]) -> None:
     """A message handled after its request was answered: its replies go by the API."""
     if not work.cancelled() and work.exception() is not None:
         log.error("wechat message failed after its request", exc_info=work.exception())

@@ -28,7 +28,7 @@ from bot.wechat.callback import (
     safe_text,
 )
 from bot.wecom.inbound import to_inbound
-from handlers.inbox import handle_inbound
+from handlers.inbox import Handled, handle_inbound
 from handlers.messages import Inbound
 from store import wecom as store
 from store.db import cannot_write
@@ -90,7 +90,7 @@ async def receive(desk: WeComDesk, request: Request) -> Response:
     return PlainTextResponse("")
 
 
-def _finished(desk: WeComDesk, work: asyncio.Future[bool]) -> None:
+def _finished(desk: WeComDesk, work: asyncio.Future[Handled]) -> None:
     """The message is handled: its replies are in the outbox, wake the senders."""
     failure = None if work.cancelled() else work.exception()
     if failure is not None and not cannot_write(failure):  # that one is answered 503

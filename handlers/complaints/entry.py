@@ -31,22 +31,22 @@ def on_press(turn: Turn, press: Press) -> None:
     known = action in records.STAFF_ACTIONS or action in records.OWNER_ACTIONS or action == "view"
     complaint = records.for_update(turn.session, decoded[0]) if decoded is not None else None
     if decoded is None or complaint is None or not known:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     _id, version, extra = decoded
     roles = roles_of(turn.session, turn.person.id) if turn.person is not None else set()
     if turn.person is None or not records.permitted(roles, turn.person.id, complaint, action):
-        turn.say(_("Sorry, that button is not for you."))
+        turn.notice(_("Sorry, that button is not for you."), alert=True)
         return
     stale = action not in UNVERSIONED and version != complaint.version
     if stale or not records.state_allows(complaint, action):
         if action == "write" or action == "relay":
-            turn.say(_("That complaint is closed, so the message was not sent."))
+            turn.notice(_("That complaint is closed, so the message was not sent."))
         else:
-            turn.say(_("That button is out of date, so nothing was changed."))
+            turn.notice(_("That button is out of date, so nothing was changed."))
         return
     if turn.inbound.chat_kind == "group" and action != "take":
-        turn.say(_("Please use that button in your private chat with me."))
+        turn.notice(_("Please use that button in your private chat with me."))
         return
     _act(turn, complaint, action, version, extra)
 

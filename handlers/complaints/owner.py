@@ -231,7 +231,7 @@ def answer(turn: Turn, complaint: Complaint, verdict: str) -> None:
     """Resolved → closed and called back (R24, R25); not resolved → reopened and counted."""
     _ = turn._
     if verdict not in ("yes", "no"):
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     now = turn.desk.now()
     records.owner_answer(turn.session, complaint, verdict == "yes", now, hours_of(turn.desk))
@@ -305,7 +305,7 @@ def survey(turn: Turn, complaint: Complaint, result: str) -> None:
     """The owner's survey answer (R24)."""
     _ = turn._
     if result not in records.RESULTS:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     assert turn.person is not None
     records.record_callback(turn.session, complaint, result, turn.person.id, turn.desk.now())
@@ -319,7 +319,7 @@ def take_callback(turn: Turn, complaint: Complaint, version: int) -> None:
     if not records.take_callback(
         turn.session, complaint.id, version, turn.person.id, turn.desk.now()
     ):
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     turn.session.refresh(complaint)
     if complaint.anonymous:
@@ -345,7 +345,7 @@ def callback_result(turn: Turn, complaint: Complaint, result: str) -> None:
     """The caller records the outcome (R24)."""
     _ = turn._
     if result not in records.RESULTS:
-        turn.say(_("That button is out of date, so nothing was changed."))
+        turn.notice(_("That button is out of date, so nothing was changed."))
         return
     assert turn.person is not None
     records.record_callback(turn.session, complaint, result, turn.person.id, turn.desk.now())

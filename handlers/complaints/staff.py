@@ -139,13 +139,14 @@ def take(turn: Turn, complaint: Complaint, version: int) -> None:
     if not records.take(turn.session, complaint.id, version, turn.person.id, turn.desk.now()):
         turn.session.refresh(complaint)
         if complaint.agent is not None and complaint.status != "new":
-            turn.say(
+            turn.notice(
                 _("{number} is already taken by {name}.").format(
                     number=complaint.number, name=complaint.agent.name
-                )
+                ),
+                alert=complaint.agent_id != (turn.person.id if turn.person else None),
             )
         else:
-            turn.say(_("That button is out of date, so nothing was changed."))
+            turn.notice(_("That button is out of date, so nothing was changed."))
         return
     turn.session.refresh(complaint)
     person = turn.person
