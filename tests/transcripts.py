@@ -17,7 +17,15 @@ from typing import Any
 
 from store.migrate import upgrade
 from tests.fake_telegram import Call, FakeTelegram, TgChat, TgUser
-from tests.harness import MONDAY_MORNING, STAFF_GROUP, FakeClock, Owner, seed_examples, start_bot
+from tests.harness import (
+    MONDAY_MORNING,
+    STAFF_GROUP,
+    FakeClock,
+    Owner,
+    current,
+    seed_examples,
+    start_bot,
+)
 from tests.test_repair import PROFILES, TOMORROW
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "transcripts"
@@ -39,6 +47,7 @@ class Counts:
 
     sent: dict[str, int] = field(default_factory=dict)
     edited: dict[str, int] = field(default_factory=dict)
+    answered: dict[str, int] = field(default_factory=dict)  # answerCallbackQuery, by presser
 
 
 @dataclass
@@ -59,6 +68,10 @@ class Recorder:
         order = list(self.chats.values())
         found: list[tuple[str, Call]] = []
         for call in calls:
+            if call.method == "answerCallbackQuery" and not call.failed:
+                self.counts.answered[who] = self.counts.answered.get(who, 0) + 1
+                if call.params.get("text"):  # a notice on the button (issue 11.5)
+                    self.lines.append(f"- ⓘ *{who}* sees on the button: {call.params['text']}\n")
             if call.failed or call.method not in SENDS + EDITS:
                 continue
             chat = self.chats.get(int(call.params.get("chat_id", 0)))
@@ -98,7 +111,7 @@ def _button(
     fake: FakeTelegram, chat_id: int, action: str, contains: str = "", arg: str = ""
 ) -> tuple[Any, str]:
     """The newest message in a chat with a button doing `action` (and showing `contains`)."""
-    for message in reversed(fake.sent(chat_id)):
+    for message in current(fake, chat_id):  # as they are now (edits applied)
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
             for button in row:
                 parts = button["callback_data"].split("|")
@@ -220,9 +233,18 @@ async def _script(
         "tests/test_transcripts.py checks it.\n"
     )
     counts = rec.counts
-    table = ["", "## Messages in this repair", "", "| chat | sent | edited |", "|---|---|---|"]
+    table = [
+        "",
+        "## Messages in this repair",
+        "",
+        "| chat | sent | edited | button presses answered |",
+        "|---|---|---|---|",
+    ]
     for chat in (o, eng, names["group"], sup, fin):
-        table.append(f"| {chat} | {counts.sent.get(chat, 0)} | {counts.edited.get(chat, 0)} |")
+        table.append(
+            f"| {chat} | {counts.sent.get(chat, 0)} | {counts.edited.get(chat, 0)} "
+            f"| {counts.answered.get(chat, 0)} |"
+        )
     return header + "\n".join(rec.lines) + "\n".join(table) + "\n", counts
 
 
@@ -241,7 +263,8 @@ def main(argv: list[str]) -> int:
         for language in ("zh", "en"):
             text, counts = asyncio.run(whole_repair(language, Path(tmp)))
             (out / f"repair.{language}.md").write_text(text, encoding="utf-8")
-            print(language, "sent", counts.sent, "edited", counts.edited)
+            print(language, "sent", counts.sent, "edited", counts.edited,
+                  "answered", counts.answered)
     return 0
 
 
