@@ -30,10 +30,11 @@ from bot.background import Background
 from handlers.messages import Outbound
 from store import outbox
 from store.clock import Clock
-from store.db import Database
+from store.db import Database, RefusedWrites
 from store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+RECORD_RETRY_SECONDS = 0.5  # how often an outcome is written again while writes are refused
 MAX_ATTEMPTS = 12
 
 
@@ -226,6 +227,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._runner = Background("outbox-sender", self._loop)
         self._keeper = Background("outbox-leases", self._keep_leases)
+        self._refused = RefusedWrites(log, "outbox")
         self._stopping = False
         self._lanes: dict[str, _Lane] = {}
         self._paces: dict[str, Bucket] = {}
@@ -273,14 +275,14 @@ class OutboxSender:
         while not self._stopping:
             try:
                 while not self._stopping and await self.send_due():
-                    pass
+                    self._refused.worked()  # a claim wrote its lease (finding none writes none)
                 if failing:
                     failing = False
                     log.warning("outbox: claims work again")
-            except Exception:  # keep delivering whatever happens to one claim
-                if not failing:  # once per episode, not every poll
+            except Exception as exc:  # keep delivering whatever happens to one claim
+                if not self._refused.caught(exc) and not failing:  # once per episode
                     log.exception("outbox claim failed; retrying every poll until it works")
-                failing = True
+                    failing = True
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except TimeoutError:
@@ -340,8 +342,9 @@ class OutboxSender:
                     continue
                 if not await self._send_head(lane):
                     return
-        except Exception:
-            log.exception("outbox lane of chat %s failed", lane.chat_id)
+        except Exception as exc:
+            if not self._refused.caught(exc):
+                log.exception("outbox lane of chat %s failed", lane.chat_id)
         finally:
             self._close_lane(lane)
 
@@ -380,8 +383,9 @@ class OutboxSender:
         if leftovers:
             try:
                 self._give_back(leftovers)
-            except Exception:  # they come free when their lease runs out
-                log.exception("could not give back outbox rows of chat %s", lane.chat_id)
+            except Exception as exc:  # they come free when their lease runs out
+                if not self._refused.caught(exc):
+                    log.exception("could not give back outbox rows of chat %s", lane.chat_id)
 
     async def _deliver(self, row: OutboxMessage) -> DeliveryResult:
         try:
@@ -429,12 +433,24 @@ class OutboxSender:
 
     async def _record(self, row: OutboxMessage, result: DeliveryResult) -> bool:
         """Record the outcome (with whatever other lanes finished meanwhile, in one
-        transaction); False when the row's lease was lost."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._outcomes.append((row, result, future))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._write_outcomes(), name="outbox-recorder")
-        return await future
+        transaction); False when the row's lease was lost. While the database refuses writes
+        the record is tried again: the message went out, and giving up would send it twice
+        (once the lease runs out our own claim takes the row back and the record follows the
+        new token)."""
+        while True:
+            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._outcomes.append((row, result, future))
+            if self._recorder is None or self._recorder.done():
+                self._recorder = asyncio.create_task(self._write_outcomes(), name="outbox-recorder")
+            try:
+                kept = await future
+            except Exception as exc:
+                if self._stopping or not self._refused.caught(exc):
+                    raise
+                await asyncio.sleep(RECORD_RETRY_SECONDS)
+                continue
+            self._refused.worked()
+            return kept
 
     async def _write_outcomes(self) -> None:
         while self._outcomes:
@@ -494,8 +510,9 @@ class OutboxSender:
             await asyncio.sleep(_lease_seconds() / 4)
             try:
                 await self.renew_leases()
-            except Exception:  # the next round tries again; a record checks its token anyway
-                log.exception("renewing outbox leases failed")
+            except Exception as exc:  # the next round tries again; a record checks its token
+                if not self._refused.caught(exc):
+                    log.exception("renewing outbox leases failed")
 
     async def renew_leases(self) -> None:
         """Extend the lease of every row this sender holds; a lane whose rows were taken over

@@ -15,7 +15,7 @@ from handlers.desk import Desk
 from handlers.timed import TimerEffect
 from scheduler.plan import ReportTimes, plan_reports
 from scheduler.sweeper import SweepResult, TimerSweeper
-from store.db import Database
+from store.db import Database, RefusedWrites
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,18 @@ class DeskScheduler:
         self.on_work = on_work  # e.g. wake the outbox sender
         self._apscheduler: AsyncIOScheduler | None = None
         self._busy = asyncio.Lock()
+        self._refused = RefusedWrites(log, "timers")
 
     def start(self) -> None:
         """Start sweeping at once and then every `sweep_seconds`; plan reports on schedule."""
         scheduler = AsyncIOScheduler(timezone=self.times.timezone)
         scheduler.add_job(
-            self.plan_and_sweep, "date", id="catch-up", misfire_grace_time=None
+            self._scheduled_sweep, "date", id="catch-up", misfire_grace_time=None
         )  # reports and timers that fell due while the bot was down
         # each sweep also plans the reports, so they follow the desk's clock: the cron jobs
         # below only wake the desk on the dot when that clock is the wall clock
         scheduler.add_job(
-            self.plan_and_sweep,
+            self._scheduled_sweep,
             IntervalTrigger(seconds=self.sweep_seconds),
             id="sweep",
             max_instances=1,
@@ -58,7 +59,7 @@ class DeskScheduler:
         )
         digest = self.times.digest_at
         scheduler.add_job(
-            self.plan_and_sweep,
+            self._scheduled_sweep,
             CronTrigger(hour=digest.hour, minute=digest.minute, timezone=self.times.timezone),
             id="daily-digest",
             coalesce=True,
@@ -66,7 +67,7 @@ class DeskScheduler:
         )
         monthly = self.times.monthly_at
         scheduler.add_job(
-            self.plan_and_sweep,
+            self._scheduled_sweep,
             CronTrigger(
                 day=self.times.monthly_day,
                 hour=monthly.hour,
@@ -89,6 +90,17 @@ class DeskScheduler:
         if result.ran:
             self.on_work()
         return result
+
+    async def _scheduled_sweep(self) -> None:
+        """A sweep APScheduler runs; while the database refuses writes it tries again at the
+        next one and says so once (APScheduler would log a traceback every second)."""
+        try:
+            await self.plan_and_sweep()
+        except Exception as exc:
+            if not self._refused.caught(exc):
+                raise
+            return
+        self._refused.worked()
 
     async def plan_and_sweep(self) -> SweepResult:
         """Schedule the reports whose time has come, then sweep."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from handlers.desk import Desk
 from handlers.timed import TimerEffect, kind_family, run_begun, run_timer
-from store.db import Database
+from store.db import Database, cannot_write
 from store.models import Timer
 from store.outbox import PRIORITY_KEY, REMINDER
 from store.timers import begin_runs, claim_due, fail_run, record_failure
@@ -86,11 +86,15 @@ class TimerSweeper:
             return outcomes
         try:  # the usual case, nothing fails: no SAVEPOINTs, the batch's writes in one flush
             return outcomes + self._run_together(together, isolated=False)
-        except Exception:  # nothing of the batch stands: again, each timer in a SAVEPOINT
+        except Exception as exc:  # nothing of the batch stands: again, each in a SAVEPOINT
+            if cannot_write(exc):  # no timer is at fault: the next sweep runs them all
+                raise
             log.warning("a timer of a batch of %d failed; isolating each", len(together))
         try:
             return outcomes + self._run_together(together, isolated=True)
-        except Exception:  # the batch did not commit (nothing of it stands): one by one
+        except Exception as exc:  # the batch did not commit (nothing of it stands): one by one
+            if cannot_write(exc):
+                raise
             log.exception("a batch of %d timers failed; running them one by one", len(together))
             return outcomes + [self._run_one(timer_id, kind) for timer_id, kind in together]
 
@@ -122,6 +126,8 @@ class TimerSweeper:
                     with session.begin_nested():
                         outcome = run_begun(session, self.desk, self.effects, timer, now)
                 except Exception as exc:  # one bad timer must not stop the others; retried
+                    if cannot_write(exc):
+                        raise
                     log.exception("timer %s failed", timer_id)
                     failures.append((timer_id, repr(exc)))
                     outcome = "failed"
@@ -141,6 +147,8 @@ class TimerSweeper:
                 uow.commit()
                 return outcome
         except Exception as exc:  # one bad timer must not stop the others; it is retried
+            if cannot_write(exc):  # not this timer's fault, and its failure cannot be written
+                raise
             log.exception("timer %s failed", timer_id)
             with self.db.unit_of_work() as uow:
                 record_failure(uow.session, timer_id, self.desk.now(), repr(exc))

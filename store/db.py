@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -28,6 +29,32 @@ def cannot_write(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError):
         return True
     return isinstance(exc, DBAPIError) and any(e in str(exc) for e in READ_ONLY_ERRORS)
+
+
+class RefusedWrites:
+    """An episode of the database refusing writes, logged once when it starts and once when it
+    ends instead of a traceback on every retry (a 15 s read-only window logged 114)."""
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self.logger = logger
+        self.what = what
+        self.refused = False
+
+    def caught(self, exc: BaseException) -> bool:
+        """Whether `exc` is the database refusing writes (then logged once per episode)."""
+        if not cannot_write(exc):
+            return False
+        if not self.refused:
+            self.refused = True
+            reason = str(exc).splitlines()[0][:200]
+            self.logger.error("%s: the database takes no writes (%s); retrying", self.what, reason)
+        return True
+
+    def worked(self) -> None:
+        """A write went through: the episode, if any, is over."""
+        if self.refused:
+            self.refused = False
+            self.logger.warning("%s: the database takes writes again", self.what)
 
 
 class DatabaseNotWritable(Exception):
@@ -100,7 +127,7 @@ class UnitOfWork:
         self.session.rollback()
 
     def now(self) -> datetime:
-        """"Now" by the desk's clock."""
+        """ "Now" by the desk's clock."""
         return session_now(self.session)
 
     @property

@@ -12,9 +12,12 @@ uses a real ``chmod``.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from sqlalchemy import Engine, event, func, select
 from bot.web import webhook_app
 from store import migrate
 from store.db import Database, DatabaseNotWritable
-from store.models import Identity, PersonRole, ProcessedUpdate
+from store.models import Identity, OutboxMessage, PersonRole, ProcessedUpdate
 from store.staff import create_invite
 from tests.fake_telegram import FakeTelegram, TgUser
 from tests.fake_wechat import FakeWeChat, WeChatPhone, start_wechat, wechat_settings
@@ -251,3 +254,52 @@ async def test_wechat_message_is_answered_503_while_the_database_takes_no_writes
             fault.stop()
             await side.stop()
             await bot.stop()
+
+
+async def test_a_reply_sent_while_writes_are_refused_is_not_sent_again(
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14: a reply goes out just as the database turns read-only, so its "sent" mark
+    cannot be written, and the window outlasts its lease. The sender keeps trying the mark
+    (it knows the message went out) instead of letting the row be sent a second time; the
+    outbox and the timers say so in one line per episode, without tracebacks."""
+    bot = await start_bot(fake_tg, db_url, clock, scheduler_enabled=True, sweep_seconds=0.2)
+    fault = ReadOnly(bot.services.db.engine)
+    owner = TgUser(8302, "Owner", "en")
+    fake_tg.delay("sendMessage", 1.5, chat_id=owner.id)  # the send is in flight ...
+    try:
+        update = fake_tg.user_text(owner, "/help")
+        await _until_leased(bot.services.db, str(owner.id))
+        fault.start()  # ... when the database stops taking writes
+        await asyncio.sleep(2.5)  # sent; the mark and every claim and sweep are refused
+        clock.advance(timedelta(seconds=30))  # long past the row's lease
+        await asyncio.sleep(1.5)
+        fault.stop()
+        await settle(bot, str(update["update_id"]), timeout=20)
+        await asyncio.sleep(1.0)  # a second copy would have gone out by now
+    finally:
+        fault.stop()
+        await bot.stop()
+    assert len(fake_tg.messages_to(owner.id)) == 1
+    noisy = [
+        r
+        for r in caplog.records
+        if r.name in ("bot.outbox", "scheduler.service", "scheduler.sweeper", "apscheduler")
+        and r.levelno >= logging.ERROR
+    ]
+    assert len(noisy) <= 2 and not any(r.exc_info for r in noisy), [r.getMessage() for r in noisy]
+
+
+async def _until_leased(db: Database, chat_id: str) -> None:
+    """Wait until a sender holds the chat's reply (it is being sent)."""
+    for _ in range(200):
+        with db.unit_of_work() as uow:
+            leased = uow.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.chat_id == chat_id, OutboxMessage.lease_until.is_not(None))
+            )
+        if leased:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the reply was never taken by a sender")
