@@ -13,7 +13,7 @@ from handlers.i18n import pick_language, translator
 from handlers.messages import Inbound, Outbound
 from handlers.owner_text import normalise
 from handlers.router import route
-from handlers.turn import Notice, Turn
+from handlers.turn import Notice, Turn, decode_button
 from store.db import Database, UnitOfWork, cannot_write
 from store.models import Conversation, OutboxMessage
 from store.people import person_by_identity
@@ -44,7 +44,7 @@ def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> Handled:
             turn = _load_turn(uow, desk, inbound)
             version = turn.convo.version
             route(turn)
-            _edit_pressed(turn, moved_on=turn.convo.version != version)
+            _edit_pressed(turn, moved_on=_moved_on(turn, version))
             notice = _place_notice(turn)
             write_outbox(uow, inbound.channel, turn.replies)
             uow.commit()
@@ -99,6 +99,14 @@ def _edit_pressed(turn: Turn, moved_on: bool) -> None:
             if _newest_in_chat(turn, inbound.button_message_id):
                 turn.replies[index] = replace(reply, edit_message_id=inbound.button_message_id)
         return
+
+
+def _moved_on(turn: Turn, version: int) -> bool:
+    """Whether the press did more than get a step's error note: the dialog went to another
+    step, or the button was not a step's (an order's, a menu's) and was not refused."""
+    press = decode_button(turn.inbound.button or "")
+    step_press = press is not None and press.version == str(version)
+    return turn.convo.version != version or not step_press
 
 
 def _newest_in_chat(turn: Turn, message_id: str) -> bool:

@@ -111,7 +111,7 @@ async def test_reassign_from_the_board(fake_tg: FakeTelegram, bot: Bot, alice: O
     message, data = wang.find_button("On my way")
     replies = await wang.press_data(data, message)
     assert wang.refused(replies, "only the engineer who took")
-    message, data = boss.find_button("Zhou")  # the spent choice
+    message, data = boss.find_button("Zhou", as_drawn=True)  # the spent choice, edited away
     replies = await boss.press_data(data, message)
     assert boss.refused(replies, "out of date")
     zhou = Owner(fake_tg, bot, ZHOU)
