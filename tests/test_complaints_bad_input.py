@@ -99,10 +99,10 @@ async def test_stale_intake_button_changes_nothing(alice: Owner) -> None:
     await tap(alice, "type", "complaint")
     from tests.test_repair import find_action
 
-    message, data = find_action(alice, "type", "suggestion")
+    message, data = find_action(alice, "type", "suggestion", as_drawn=True)  # edited away
     before = convo_state(alice)
     replies = await alice.press_data(data, message)
-    assert "out of date" in alice.texts(replies)[0]
+    assert alice.refused(replies, "out of date")  # on the button (issue 11.5)
     assert convo_state(alice)[0] == before[0] and convo_state(alice)[1] == before[1]
 
 
@@ -142,7 +142,7 @@ async def test_staff_notes_refuse_bad_text_and_relay_to_closed_complaint(
     await agent.send("This is the owners' committee's rule, not a fault.")
     assert load(bot, number).status == "closed"
     replies = await press_k(agent, "relay")
-    assert "closed" in agent.texts(replies)[-1]
+    assert agent.refused(replies, "closed")
 
 
 async def test_relay_refuses_bad_text_then_a_closed_complaint(
@@ -162,7 +162,7 @@ async def test_relay_refuses_bad_text_then_a_closed_complaint(
     await press_k(alice, "answer", "yes")
     seen = len(fake_tg.sent(butler.chat_id))
     replies = await press_k(alice, "write")
-    assert "closed" in alice.texts(replies)[-1]
+    assert alice.refused(replies, "closed")
     assert len(fake_tg.sent(butler.chat_id)) == seen
 
 

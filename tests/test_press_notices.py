@@ -70,7 +70,7 @@ async def test_ten_submits_file_one_order_and_nine_notices(
     fake_tg: FakeTelegram, bot: Bot, alice: Owner
 ) -> None:
     """Submit pressed ten times: one order, one answer in the chat (the summary becomes the
-    confirmation, then the menu once), nine 'out of date' notices on the button."""
+    confirmation and the menu), nine 'out of date' notices on the button."""
     await register(alice)
     await tap(alice, "repair")
     await tap(alice, "where", "public")
@@ -90,10 +90,10 @@ async def test_ten_submits_file_one_order_and_nine_notices(
     said = result.texts[chat]
     assert not any("out of date" in t for t in said), said
     assert sum("is registered" in t for t in said) == 1, said
-    # the one result: the summary edited into the confirmation, then the menu once (the end
-    # of the flow), nothing else to the owner
-    assert result.edits.get(chat, 0) == 1 and result.sends.get(chat, 0) == 1, said
-    assert said[-1] == "What can I do for you?"
+    # the one result: the summary edited into the confirmation with the menu under it (the
+    # end of the flow), nothing else to the owner
+    assert result.edits.get(chat, 0) == 1 and result.sends.get(chat, 0) == 0, said
+    assert said[-1].endswith("\n\nWhat can I do for you?")
     edited = fake_tg.message(chat, message["message_id"])
     assert edited is not None and "is registered" in edited["text"]
 

@@ -76,9 +76,9 @@ async def test_stale_and_forged_buttons(alice: Owner) -> None:
     await alice.send("1-1-101")
     _, back_data = alice.find_button("Back")
     replies = await alice.press_data(back_data.replace(back_data.split("|")[0], "0"), room_question)
-    assert "out of date" in alice.texts(replies)[0]
+    assert alice.refused(replies, "out of date")  # on the button (issue 11.5)
     replies = await alice.press_data("garbage", room_question)
-    assert "out of date" in alice.texts(replies)[0]
+    assert alice.refused(replies, "out of date")
     assert _step(alice) == "reg_phone"
 
 
@@ -104,7 +104,10 @@ async def test_someone_elses_button_in_a_private_chat_is_refused(
     intruder = TgUser(id=6666, first_name="Mallory", language_code="en")
     update = fake_tg.user_press(intruder, "g|requests|", question, strict=False)
     update["callback_query"]["message"]["chat"] = {"id": alice.chat_id, "type": "private"}
-    from tests.harness import settle
+    from tests.harness import answered, settle
 
+    before = fake_tg.messages_to(alice.chat_id)
     await settle(bot, str(update["update_id"]))
-    assert "not for you" in fake_tg.messages_to(alice.chat_id)[-1]
+    # told on the button, to the presser alone (issue 11.5); nothing in alice's chat
+    assert "not for you" in str((await answered(fake_tg, update)).params.get("text"))
+    assert fake_tg.messages_to(alice.chat_id) == before
