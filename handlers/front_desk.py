@@ -1,5 +1,6 @@
 """The front desk files for callers (R1): an agent picks the room and owner, says how the request
-came in ("phone" / "counter"), then runs the owner's own repair intake on their behalf."""
+came in ("phone" / "counter"), then runs the owner's own repair (or complaint) intake on their
+behalf."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from store.units import find_unit, similar_units
 INTAKE_CHANNELS = ("phone", "counter")
 FOR_OWNER = "for_owner_id"  # draft keys the repair steps respect
 INTAKE = "intake_channel"
+KIND = "fd_kind"  # "complaint" when the caller brings a complaint or suggestion (R30)
 
 
 def is_agent(turn: Turn) -> bool:
@@ -31,12 +33,17 @@ def refuse(turn: Turn) -> None:
         show_menu(turn)
 
 
-def start_for_owner(turn: Turn) -> None:
-    """Begin "New request for an owner": ask for the room."""
+def start_for_owner(turn: Turn, *, complaint: bool = False) -> None:
+    """Begin "New request (or complaint) for an owner": ask for the room."""
     if not is_agent(turn):
         refuse(turn)
         return
-    enter(turn, "fd_room", {})
+    enter(turn, "fd_room", {KIND: "complaint"} if complaint else {})
+
+
+def _kind(turn: Turn) -> dict[str, Any]:
+    """The draft key saying what the agent is filing, carried from step to step."""
+    return {KIND: "complaint"} if turn.draft.get(KIND) == "complaint" else {}
 
 
 def _cancel_button(turn: Turn) -> list[list[Any]]:
@@ -54,10 +61,11 @@ def cancel_for_owner(turn: Turn) -> None:
 
 def _ask_room(turn: Turn) -> None:
     _ = turn._
-    turn.say(
-        _("New request for an owner. Which room? Type it, for example 3-2-1201."),
-        _cancel_button(turn),
-    )
+    if turn.draft.get(KIND) == "complaint":
+        text = _("New complaint for an owner. Which room? Type it, for example 3-2-1201.")
+    else:
+        text = _("New request for an owner. Which room? Type it, for example 3-2-1201.")
+    turn.say(text, _cancel_button(turn))
 
 
 def _on_room(turn: Turn) -> None:
@@ -109,9 +117,9 @@ def _unit_chosen(turn: Turn, unit: Unit) -> None:
         )
         return
     if len(owners) == 1:
-        enter(turn, "fd_channel", {FOR_OWNER: owners[0].id, "room": unit.code})
+        enter(turn, "fd_channel", {FOR_OWNER: owners[0].id, "room": unit.code, **_kind(turn)})
         return
-    enter(turn, "fd_owner", {"unit_id": unit.id, "room": unit.code})
+    enter(turn, "fd_owner", {"unit_id": unit.id, "room": unit.code, **_kind(turn)})
 
 
 def _ask_owner(turn: Turn) -> None:
@@ -135,7 +143,8 @@ def _on_owner_press(turn: Turn, press: Press) -> None:
     if owner is None or owner.unit_id != turn.draft.get("unit_id"):
         choose_buttons_hint(turn)
         return
-    enter(turn, "fd_channel", {FOR_OWNER: owner.id, "room": turn.draft.get("room", "")})
+    data = {FOR_OWNER: owner.id, "room": turn.draft.get("room", ""), **_kind(turn)}
+    enter(turn, "fd_channel", data)
 
 
 def _ask_channel(turn: Turn) -> None:
@@ -165,7 +174,8 @@ def _on_channel_press(turn: Turn, press: Press) -> None:
     if press.action == "fdvia" and press.arg in INTAKE_CHANNELS:
         data = turn.draft
         data.update({INTAKE: press.arg, "photos": [], "albums": []})
-        enter(turn, "rep_where", data)  # the owner's own intake, run by the agent
+        # the owner's own intake, run by the agent
+        enter(turn, "cmp_type" if data.get(KIND) == "complaint" else "rep_where", data)
         return
     choose_buttons_hint(turn)
 

@@ -114,6 +114,7 @@ def _staff_rows(turn: Turn, roles: set[str]) -> list[list[Button]]:
         rows.append([turn.global_button(_("📣 Open complaints"), "cmplist")])
     if roles & FRONT_DESK:
         rows.append([turn.global_button(_("📞 New request for an owner"), "fdnew")])
+        rows.append([turn.global_button(_("📣 New complaint for an owner"), "fdcmp")])
     return rows
 
 
@@ -181,8 +182,11 @@ def show_requests(turn: Turn) -> None:
         for o in orders
     ]
     rows += [  # complaints and suggestions (issue 10): only the owner's own
-        [turn.global_button(f"{c.number} · {_(COMPLAINT_STATUS.get(c.status, c.status))}",
-                            "cmpview", str(c.id))]
+        [
+            turn.global_button(
+                f"{c.number} · {_(COMPLAINT_STATUS.get(c.status, c.status))}", "cmpview", str(c.id)
+            )
+        ]
         for c in complaints
     ]
     rows.append([turn.global_button(_("« Menu"), "menu")])

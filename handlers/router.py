@@ -102,8 +102,20 @@ def _group(turn: Turn) -> None:
 
 
 MENU_WORDS = frozenset(  # menu words staff may type in the group out of habit (issue 11.7)
-    {"menu", "repair", "report a repair", "my requests", "complaint", "help", "菜单", "报修",
-     "我要报修", "我的工单", "投诉", "帮助"}
+    {
+        "menu",
+        "repair",
+        "report a repair",
+        "my requests",
+        "complaint",
+        "help",
+        "菜单",
+        "报修",
+        "我要报修",
+        "我的工单",
+        "投诉",
+        "帮助",
+    }
 )
 
 
@@ -121,8 +133,11 @@ def _command(turn: Turn, command: str) -> None:
     payload = turn.inbound.command_arg if command == "start" else ""
     if payload and staff_onboarding.is_invitation(turn.session, payload):
         staff_onboarding.join_staff(turn, payload)
-    elif payload and turn.person is None and turn.inbound.channel != "wecom" and not (
-        turn.convo.step.startswith("reg_")
+    elif (
+        payload
+        and turn.person is None
+        and turn.inbound.channel != "wecom"
+        and not (turn.convo.step.startswith("reg_"))
     ):
         registration.start_registration(turn, source=payload)  # a QR code's ?start=building3
     elif command == "cancel":
@@ -258,6 +273,8 @@ def _global_press(turn: Turn, press: Press) -> None:
         complaints.show_list(turn)
     elif press.action == "fdnew":  # the front desk files for a caller (R1)
         front_desk.start_for_owner(turn)
+    elif press.action == "fdcmp":  # ... a complaint or suggestion too (R1, R30)
+        front_desk.start_for_owner(turn, complaint=True)
     elif press.action == "paybill":
         finance.ask_method(turn, press.arg)
     elif press.action == "paymethod":

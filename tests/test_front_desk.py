@@ -3,9 +3,12 @@ order is the owner's, the history says who entered it and how it came in, the ow
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
+from store.complaints.models import Complaint
 from store.models import Conversation, Identity
 from tests.fake_telegram import FakeTelegram, TgUser
 from tests.harness import Bot, Owner, drain, staff_member, told
@@ -20,6 +23,8 @@ from tests.test_repair import (
     session_of,
     tap,
 )
+
+COMPLAINT_NUMBER = re.compile(r"C-\d{8}-\d{4}")
 
 
 def _person_id(someone: Owner) -> int:
@@ -111,3 +116,57 @@ async def test_only_agents_may_file_for_owners(
     assert count_orders(engineer) == before
     with session_of(engineer) as session:
         assert not session.scalars(select(Conversation).where(Conversation.step.like("fd_%"))).all()
+
+
+@pytest.mark.parametrize("channel", ["telegram", "wechat"])  # the owner's channel
+async def test_agent_files_a_complaint_for_a_caller(
+    fake_tg: FakeTelegram, bot: Bot, zhang: Owner
+) -> None:
+    """R1, R30: a complaint phoned in for 3-2-1201 is 张伟's (not anonymous: he spoke to the
+    desk), the history says the agent took it by phone, the card reaches staff, and 张伟 is told
+    in his own app; the agent gets the number and no complaint of his own."""
+    agent = await staff_member(fake_tg, bot, TgUser(4603, "Agent Ma", "en"), "agent")
+    await register(zhang)
+    if zhang.channel != "telegram":
+        await agent.press("Approve")
+    await agent.send("/menu")
+    replies = await tap(agent, "fdcmp")
+    assert "New complaint for an owner" in agent.texts(replies)[-1]
+    await agent.send("3-2-1201")
+    await tap(agent, "fdvia", "phone")
+    assert convo_state(agent)[0] == "cmp_type"
+    await tap(agent, "type", "complaint")
+    await tap(agent, "subj", "noise")
+    await agent.send("Drilling upstairs every night after 22:00")
+    await tap(agent, "photos_done")
+    replies = await tap(agent, "where", "home")
+    done = agent.texts(replies)
+    number = next((m.group() for t in done if (m := COMPLAINT_NUMBER.search(t))), None)
+    assert number is not None and any("registered for 张伟" in t for t in done), done
+    await drain(bot)
+
+    owner_id, agent_id = _person_id(zhang), _person_id(agent)
+    with session_of(agent) as session:
+        complaint = session.scalars(select(Complaint).where(Complaint.number == number)).one()
+        submitted = complaint.events[0]
+        assert complaint.owner_id == owner_id and not complaint.anonymous
+        assert submitted.action == "submitted" and submitted.note == "phone"
+        assert submitted.actor_id == agent_id
+        assert complaint.description.startswith("Drilling upstairs")
+        assert not session.scalars(select(Complaint).where(Complaint.owner_id == agent_id)).all()
+    heard = [t for t in told(zhang) if number in t]
+    assert heard and "物业服务台已为您登记投诉" in heard[-1] and "电话" in heard[-1], heard
+    assert convo_state(agent)[0] == "idle"
+
+
+async def test_a_forged_complaint_for_an_owner_is_refused(
+    fake_tg: FakeTelegram, bot: Bot, zhang: Owner
+) -> None:
+    """A forged "new complaint for an owner" button from an owner changes nothing (R1)."""
+    await register(zhang)
+    step, data, _version = convo_state(zhang)
+    own = zhang.fake.sent(zhang.chat_id)[-1]
+    replies = await zhang.press_data("g|fdcmp|", own)
+    said = " ".join(zhang.texts(replies)) + (zhang.notice or "")
+    assert "只有客服" in said or "only front-desk agents" in said, said
+    assert convo_state(zhang)[:2] == (step, data)

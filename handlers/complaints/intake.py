@@ -12,11 +12,16 @@ from handlers.complaints.common import (
     hours_of,
 )
 from handlers.complaints.staff import post_card
+from handlers.front_desk import FOR_OWNER, INTAKE, is_agent
+from handlers.i18n import Translate
 from handlers.menu import show_menu
 from handlers.messages import Button
+from handlers.notify import notify_person
 from handlers.steps import Step, choose_buttons_hint, enter, register
 from handlers.turn import Press, Turn
+from store.complaints.models import Complaint
 from store.complaints.records import ANONYMOUS_LIMIT, NewComplaint, create, open_anonymous
+from store.models import Person
 from store.orders import next_order_number
 from store.promises import policy_of
 
@@ -188,7 +193,11 @@ def _ask_where(turn: Turn) -> None:
     turn.say(
         _("Where did it happen?"),
         [
-            [turn.button(_("🏠 My home"), "where", "home")],
+            [
+                turn.button(
+                    _("🏠 The owner's home") if _caller(turn) else _("🏠 My home"), "where", "home"
+                )
+            ],
             [turn.button(_("🏢 A public area"), "where", "public")],
             [turn.button(_("📍 Elsewhere (type where)"), "where", "elsewhere")],
             _nav(turn),
@@ -212,7 +221,8 @@ def _on_where(turn: Turn, press: Press) -> None:
 
 
 def _after_where(turn: Turn, data: dict[str, object]) -> None:
-    if data.get("kind") == "complaint":
+    # a caller who told the front desk is known to it: nothing to keep anonymous (R1)
+    if data.get("kind") == "complaint" and data.get(FOR_OWNER) is None:
         enter(turn, "cmp_anon", dict(data))
     else:
         turn.keep(dict(data))
@@ -293,10 +303,23 @@ def _on_text_in_button_step(turn: Turn) -> None:
 # --- submit ----------------------------------------------------------------------------------
 
 
+def _caller(turn: Turn) -> Person | None:
+    """The owner a front-desk agent is filing for (R1), or None in the owner's own intake."""
+    owner_id = turn.draft.get(FOR_OWNER)
+    return turn.session.get(Person, owner_id) if isinstance(owner_id, int) else None
+
+
 def _submit(turn: Turn, *, anonymous: bool) -> None:
     _ = turn._
     data = turn.draft
     assert turn.person is not None
+    caller = _caller(turn)
+    if data.get(FOR_OWNER) is not None and (caller is None or not is_agent(turn)):
+        turn.goto("idle", {})  # the role is checked again at submit: it may be withdrawn
+        turn.say(_("Sorry, only front-desk agents can enter requests for owners."))
+        show_menu(turn)
+        return
+    intake = str(data.get(INTAKE, "phone")) if caller is not None else None
     now = turn.desk.now()
     new = NewComplaint(
         kind=str(data.get("kind")),
@@ -313,9 +336,19 @@ def _submit(turn: Turn, *, anonymous: bool) -> None:
         return
     number = next_order_number(turn.session, "C", turn.desk.local(now).strftime("%Y%m%d"))
     due = hours_of(turn.desk).add(now, policy_of(turn.session).complaint_classify)
-    complaint = create(turn.session, turn.person, new, number, now, due)
+    owner, agent = (caller, turn.person) if caller is not None else (turn.person, None)
+    complaint = create(turn.session, owner, new, number, now, due, entered_by=agent, intake=intake)
     post_card(turn, complaint)
     turn.goto("idle", {})
+    if caller is not None:
+        _tell_caller(turn, caller, complaint, intake)
+        turn.say(
+            _(
+                "{number} is registered for {name} ({room}); they are told on their own channel."
+            ).format(number=number, name=caller.name, room=data.get("room", ""))
+        )
+        show_menu(turn)
+        return
     if complaint.kind == "suggestion":
         turn.say(
             _(
@@ -342,6 +375,27 @@ def _submit(turn: Turn, *, anonymous: bool) -> None:
             )
         turn.say("\n".join(lines))
     show_menu(turn)
+
+
+def _tell_caller(turn: Turn, caller: Person, complaint: Complaint, intake: str | None) -> None:
+    """The caller hears, in their own chat and language, what the desk filed for them (R1)."""
+    number, suggestion = complaint.number, complaint.kind == "suggestion"
+
+    def compose(_: Translate) -> tuple[str, list[list[Button]]]:
+        via = _("by phone") if intake == "phone" else _("at the counter")
+        if suggestion:
+            text = _(
+                "The property desk logged your suggestion {number} ({via}); the management "
+                "will read it."
+            )
+        else:
+            text = _(
+                "The property desk registered your complaint {number} ({via}). The person "
+                "handling it keeps you updated here at least every 4 hours until it is solved."
+            )
+        return text.format(number=number, via=via), []
+
+    notify_person(turn, caller, compose)
 
 
 INTAKE_STEPS = {

@@ -110,9 +110,12 @@ def create(
     number: str,
     at: datetime,
     classify_by: datetime,
+    entered_by: Person | None = None,
+    intake: str | None = None,
 ) -> Complaint:
     """Store a complaint (supervisors hear at `classify_by` if it is still unclassified) or a
-    suggestion (logged, no clock)."""
+    suggestion (logged, no clock); `entered_by` the agent who took it by phone or at the
+    counter (`intake`, R1)."""
     complaint = Complaint(
         number=number,
         kind=new.kind,
@@ -131,7 +134,7 @@ def create(
     session.add(complaint)
     for ref in new.photos:
         complaint.photos.append(ComplaintPhoto(channel=new.channel, file_ref=ref))
-    _event(complaint, "submitted", owner.id, at)
+    _event(complaint, "submitted", (entered_by or owner).id, at, note=intake)
     session.flush()
     if complaint.kind == "complaint":
         timers.schedule(session, UNCLASSIFIED, complaint.id, classify_by)
