@@ -203,9 +203,9 @@ async def test_sign_off_reminder_then_auto_accept_and_callback(
     assert auto.action == "accept" and auto.actor_id is None and "auto" in (auto.note or "")
     assert said_to(fake_tg, alice.chat_id, "recorded as accepted")
     # the owner's old Accept button is stale now
-    replies = await alice.press_data(*reversed(alice.find_button("Accept")))
-    last = alice.texts(replies)[-1]
-    assert "out of date" in last or "cannot be done" in last
+    replies = await alice.press_data(*reversed(alice.find_button("Accept", as_drawn=True)))
+    said = " ".join(alice.texts(replies)) + (alice.notice or "")  # on the button (issue 11.5)
+    assert "out of date" in said or "cannot be done" in said, said
     clock.advance(2 * 60 * MIN)
     await sweep(bot)
     assert said_to(fake_tg, alice.chat_id, "How satisfied", number)
