@@ -137,7 +137,15 @@ def digest_chart(figures: DailyFigures, language: str) -> bytes:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     if not names:
-        ax.text(0.5, 0.5, _("No orders"), ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            _("No orders"),
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            family=family,
+        )
     ax.legend(prop={"family": family, "size": 8}, frameon=False, ncols=4, loc="upper center")
     fig.tight_layout()
     out = BytesIO()

@@ -4,6 +4,7 @@ bin/run install fonts-noto-cjk) the chart is drawn in Chinese with that font, no
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import pytest
 
@@ -35,5 +36,21 @@ def test_chinese_chart_uses_a_cjk_font(db: Database) -> None:  # noqa: F811
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         png = digest_chart(figures, "zh")
+    assert png.startswith(b"\x89PNG")
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+
+
+def test_a_chinese_chart_of_a_day_without_orders_has_its_line_in_chinese(
+    db: Database,  # noqa: F811
+) -> None:
+    """The empty chart's "没有工单" line is drawn with the CJK font too (it was drawn in the
+    default font: four empty boxes)."""
+    if cjk_font() is None:
+        pytest.skip("no CJK font installed on this machine (apt-get install fonts-noto-cjk)")
+    with db.unit_of_work() as uow:
+        empty = replace(daily_figures(uow.session, DAY, TZ, now=NOW), categories=())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = digest_chart(empty, "zh")
     assert png.startswith(b"\x89PNG")
     assert not [w for w in caught if "missing from font" in str(w.message)]
