@@ -37,12 +37,13 @@ from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH
 
+from bench.turns import cpu_seconds, peak_rss_mib
+from tests.chaos.run import drained
 from tests.fake_telegram import FakeTelegram, TgUser
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_GROUP = -1001500
 SENDS = ("sendMessage", "editMessageText", "sendPhoto", "sendMediaGroup", "sendDocument")
-TICKS = os.sysconf("SC_CLK_TCK")
 ORDER_NUMBER = re.compile(r"R-\d{8}-\d{4}")
 # (what the owner does, what the step's answer ends with: a button action, "?" for a question
 # without buttons, "R-" for a message naming the new order); a step's answer may be several
@@ -65,20 +66,6 @@ INTAKE: list[tuple[str, str, str]] = [
     ("press", "quote|agree", "submit"),
     ("press", "submit", "R-"),
 ]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def peak_rss_mib(pid: int) -> float:
-    """The process's peak resident memory."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 @dataclass
@@ -295,7 +282,7 @@ async def measure(program: Program, people: list[Owner], folder: Path, timeout: 
             elapsed, cpu = time.monotonic() - began, cpu_seconds(proc.pid) - cpu_before
             rss = peak_rss_mib(proc.pid)
             if not program.echo:
-                await _drained(program.env["PROPDESK_DATABASE_URL"], timeout=30)
+                await drained(program.env["PROPDESK_DATABASE_URL"], timeout=30)
             stop.set()
             await watcher
         finally:
@@ -342,31 +329,6 @@ async def measure(program: Program, people: list[Owner], folder: Path, timeout: 
         checks = _check(program.env["PROPDESK_DATABASE_URL"], people, delivered)
         program.figures.update(checks)
         program.figures["ok"] &= checks["one_order_each"] and checks["outbox_matches"]
-
-
-async def _drained(url: str, timeout: float) -> None:
-    """Wait until the outbox has nothing pending."""
-    from sqlalchemy import func, select
-
-    from store.clock import system_clock
-    from store.db import Database
-    from store.models import OutboxMessage
-
-    db = Database(url, system_clock)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            with db.unit_of_work() as uow:
-                pending = uow.session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == "pending")
-                )
-            if not pending:
-                return
-            await asyncio.sleep(0.1)
-    finally:
-        db.dispose()
 
 
 def _check(url: str, people: list[Owner], delivered: dict[int, int]) -> dict[str, Any]:

@@ -675,9 +675,9 @@ async def run(
             done = await asyncio.gather(*walks)
             result.stuck = sum(1 for ok in done if not ok)
             result.stuck_at = [w.stuck_at for w in walkers if w.stuck_at]
-            await _drained(url, timeout=60)
+            await drained(url, timeout=60)
             await asyncio.sleep(1.5)  # a last sweep / send, so a timer run twice would show
-            await _drained(url, timeout=30)
+            await drained(url, timeout=30)
         finally:
             for task in [*walks, *background]:
                 task.cancel()
@@ -725,7 +725,7 @@ async def _up(fake: FakeTelegram, timeout: float, after: int = 0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _drained(url: str, timeout: float) -> None:
+async def drained(url: str, timeout: float) -> None:
     """Wait until the outbox has nothing pending (the bot is alive and sending)."""
     db = Database(url, system_clock)
     deadline = time.monotonic() + timeout
