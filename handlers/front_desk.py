@@ -25,6 +25,12 @@ def is_agent(turn: Turn) -> bool:
     return turn.person is not None and bool(roles_of(turn.session, turn.person.id) & FRONT_DESK)
 
 
+def caller(turn: Turn) -> Person | None:
+    """The owner a front-desk agent is filing for (R1), or None in the owner's own intake."""
+    owner_id = turn.draft.get(FOR_OWNER)
+    return turn.session.get(Person, owner_id) if isinstance(owner_id, int) else None
+
+
 def refuse(turn: Turn) -> None:
     """Tell a non-agent this is not theirs; nothing changes."""
     _ = turn._
@@ -89,12 +95,19 @@ def _on_room(turn: Turn) -> None:
         )
 
 
-def _on_room_press(turn: Turn, press: Press) -> None:
+def _refused_or_cancelled(turn: Turn, press: Press) -> bool:
+    """Every front-desk press: a non-agent is refused (buttons are untrusted), Cancel ends."""
     if not is_agent(turn):
         refuse(turn)
-        return
+        return True
     if press.action == "cancel":
         cancel_for_owner(turn)
+        return True
+    return False
+
+
+def _on_room_press(turn: Turn, press: Press) -> None:
+    if _refused_or_cancelled(turn, press):
         return
     unit_id = parse_id(press.arg) if press.action == "fdunit" else None
     unit = turn.session.get(Unit, unit_id) if unit_id is not None else None
@@ -132,11 +145,7 @@ def _ask_owner(turn: Turn) -> None:
 
 
 def _on_owner_press(turn: Turn, press: Press) -> None:
-    if not is_agent(turn):
-        refuse(turn)
-        return
-    if press.action == "cancel":
-        cancel_for_owner(turn)
+    if _refused_or_cancelled(turn, press):
         return
     owner_id = parse_id(press.arg) if press.action == "fdowner" else None
     owner = turn.session.get(Person, owner_id) if owner_id is not None else None
@@ -165,11 +174,7 @@ def _ask_channel(turn: Turn) -> None:
 
 
 def _on_channel_press(turn: Turn, press: Press) -> None:
-    if not is_agent(turn):
-        refuse(turn)
-        return
-    if press.action == "cancel":
-        cancel_for_owner(turn)
+    if _refused_or_cancelled(turn, press):
         return
     if press.action == "fdvia" and press.arg in INTAKE_CHANNELS:
         data = turn.draft

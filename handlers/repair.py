@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from handlers import photo_step, typed
+from handlers.front_desk import caller
 from handlers.jobs import post_job_card
 from handlers.labels import (
     CATEGORY_LABELS,
@@ -62,15 +63,9 @@ def start_repair(turn: Turn, typed_arg: str = "") -> None:
     enter(turn, "rep_where", data)
 
 
-def _for_owner(turn: Turn) -> Person | None:
-    """The owner a front-desk agent is filing for (R1), or None in the owner's own intake."""
-    owner_id = turn.draft.get("for_owner_id")
-    return turn.session.get(Person, owner_id) if isinstance(owner_id, int) else None
-
-
 def _owner(turn: Turn) -> Person | None:
     """Whose request this is: the caller the agent files for, else the person writing."""
-    return _for_owner(turn) or turn.person
+    return caller(turn) or turn.person
 
 
 def no_home(turn: Turn) -> None:
@@ -648,7 +643,7 @@ def _submit(turn: Turn) -> None:
     data = turn.draft
     assert turn.person is not None
     agent = turn.person
-    owner = _for_owner(turn)
+    owner = caller(turn)
     if data.get("for_owner_id") is not None and (
         owner is None or not roles_of(turn.session, agent.id) & FRONT_DESK
     ):  # the role is re-checked at submit: it may have been withdrawn meanwhile

@@ -12,7 +12,7 @@ from handlers.complaints.common import (
     hours_of,
 )
 from handlers.complaints.staff import post_card
-from handlers.front_desk import FOR_OWNER, INTAKE, is_agent
+from handlers.front_desk import FOR_OWNER, INTAKE, caller, is_agent
 from handlers.i18n import Translate
 from handlers.menu import show_menu
 from handlers.messages import Button
@@ -195,7 +195,7 @@ def _ask_where(turn: Turn) -> None:
         [
             [
                 turn.button(
-                    _("🏠 The owner's home") if _caller(turn) else _("🏠 My home"), "where", "home"
+                    _("🏠 The owner's home") if caller(turn) else _("🏠 My home"), "where", "home"
                 )
             ],
             [turn.button(_("🏢 A public area"), "where", "public")],
@@ -303,23 +303,17 @@ def _on_text_in_button_step(turn: Turn) -> None:
 # --- submit ----------------------------------------------------------------------------------
 
 
-def _caller(turn: Turn) -> Person | None:
-    """The owner a front-desk agent is filing for (R1), or None in the owner's own intake."""
-    owner_id = turn.draft.get(FOR_OWNER)
-    return turn.session.get(Person, owner_id) if isinstance(owner_id, int) else None
-
-
 def _submit(turn: Turn, *, anonymous: bool) -> None:
     _ = turn._
     data = turn.draft
     assert turn.person is not None
-    caller = _caller(turn)
-    if data.get(FOR_OWNER) is not None and (caller is None or not is_agent(turn)):
+    filed_for = caller(turn)
+    if data.get(FOR_OWNER) is not None and (filed_for is None or not is_agent(turn)):
         turn.goto("idle", {})  # the role is checked again at submit: it may be withdrawn
         turn.say(_("Sorry, only front-desk agents can enter requests for owners."))
         show_menu(turn)
         return
-    intake = str(data.get(INTAKE, "phone")) if caller is not None else None
+    intake = str(data.get(INTAKE, "phone")) if filed_for is not None else None
     now = turn.desk.now()
     new = NewComplaint(
         kind=str(data.get("kind")),
@@ -336,16 +330,16 @@ def _submit(turn: Turn, *, anonymous: bool) -> None:
         return
     number = next_order_number(turn.session, "C", turn.desk.local(now).strftime("%Y%m%d"))
     due = hours_of(turn.desk).add(now, policy_of(turn.session).complaint_classify)
-    owner, agent = (caller, turn.person) if caller is not None else (turn.person, None)
+    owner, agent = (filed_for, turn.person) if filed_for is not None else (turn.person, None)
     complaint = create(turn.session, owner, new, number, now, due, entered_by=agent, intake=intake)
     post_card(turn, complaint)
     turn.goto("idle", {})
-    if caller is not None:
-        _tell_caller(turn, caller, complaint, intake)
+    if filed_for is not None:
+        _tell_caller(turn, filed_for, complaint, intake)
         turn.say(
             _(
                 "{number} is registered for {name} ({room}); they are told on their own channel."
-            ).format(number=number, name=caller.name, room=data.get("room", ""))
+            ).format(number=number, name=filed_for.name, room=data.get("room", ""))
         )
         show_menu(turn)
         return
