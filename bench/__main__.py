@@ -8,6 +8,9 @@ Runs, on SQLite in a temp folder (or a throw-away PostgreSQL with --postgres):
   turns    the real `propdesk run` process, limits off: updates/s, p50/p99, bot CPU per update,
            peak RSS, start-up to the first getUpdates (bench/turns.py)
   storm    owners' answers while the staff group is busy, Telegram's limits on (bench/storm.py)
+  night    the storm night itself: owners at once walk whole repairs with a person's pauses,
+           Telegram's limits on; answers p50/p99, order -> job card, the rates the fake saw
+           (bench/storm_night.py)
   timers   a sweep of N due timers among many pending (bench/timers.py)
   reports  the monthly report and the daily digest over many orders (bench/monthly_report.py)
 Each checks its own work (every owner answered, every due timer run exactly once, a report
@@ -36,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench scripts im
 
 import monthly_report
 import storm
+import storm_night
 import timers
 import turns
 import versus
@@ -45,6 +49,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "versus": {"owners": 2},
         "turns": {"owners": 3, "rounds": 2},
         "storm": {"owners": 3, "rounds": 1, "cards": 3},
+        "night": {"owners": 3, "think": (0.0, 0.0)},
         "timers": {"pending": [300], "due": 50},
         "reports": {"orders": [300]},
     },
@@ -52,6 +57,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "versus": {"owners": 30},
         "turns": {"owners": 30, "rounds": 10},
         "storm": {"owners": 20, "rounds": 5, "cards": 40},
+        "night": {"owners": 50, "think": (2.0, 6.0)},
         "timers": {"pending": [10_000], "due": 1000},
         "reports": {"orders": [10_000]},
     },
@@ -59,11 +65,12 @@ SIZES: dict[str, dict[str, Any]] = {
         "versus": {"owners": 200},
         "turns": {"owners": 200, "rounds": 5},
         "storm": {"owners": 200, "rounds": 5, "cards": 200},
+        "night": {"owners": 200, "think": (4.0, 12.0)},
         "timers": {"pending": [10_000, 100_000, 1_000_000], "due": 1000},
         "reports": {"orders": [10_000, 100_000, 1_000_000]},
     },
 }
-ALL = ("versus", "turns", "storm", "timers", "reports")
+ALL = ("versus", "turns", "storm", "night", "timers", "reports")
 
 
 @contextmanager
@@ -101,6 +108,9 @@ def run(
                 ),
                 "turns": lambda: turns.run(**plan["turns"]),  # SQLite: the run command's own
                 "storm": lambda: _storm(folder, postgres, plan["storm"]),
+                "night": lambda: _night(
+                    folder, None if isinstance(postgres, str) else postgres, plan["night"]
+                ),
                 "timers": lambda: _timers(folder, postgres, plan["timers"]),
                 "reports": lambda: _reports(folder, postgres, plan["reports"]),
             }
@@ -131,6 +141,13 @@ def _versus(folder: Path, postgres: Any, plan: dict[str, Any]) -> dict[str, Any]
 def _storm(folder: Path, postgres: Any, plan: dict[str, Any]) -> dict[str, Any]:
     with _database(folder, "storm", postgres) as url:
         return asyncio.run(storm.storm(url, timeout=120.0, **plan))
+
+
+def _night(folder: Path, postgres: Any, plan: dict[str, Any]) -> dict[str, Any]:
+    with _database(folder, "night", postgres) as url:
+        runs = folder / "night"
+        runs.mkdir(exist_ok=True)
+        return storm_night.storm_night(plan["owners"], url, runs, plan["think"])
 
 
 def _timers(folder: Path, postgres: Any, plan: dict[str, Any]) -> list[dict[str, Any]]:
@@ -176,6 +193,10 @@ def table(result: dict[str, Any]) -> str:
             f"{f['answered']}, p99 {p99}, cards meanwhile {f['cards_meanwhile']}"
             f"  [{'ok' if s['ok'] else 'FAILED'}]"
         )
+    n = result.get("night")
+    if n:
+        lines.append(f"night    [{'ok' if n['ok'] else 'FAILED'}]")
+        lines.extend("  " + line for line in storm_night.table(n["figures"]).splitlines())
     for f in (result.get("timers") or {}).get("figures", []):
         lines.append(
             f"timers   {f['due']} due among {f['pending']:,}: sweep {f['sweep_s']:.2f} s "

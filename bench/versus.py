@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import re
 import signal
 import statistics
@@ -78,17 +79,33 @@ class Owner:
     phone: str
 
 
-def owners(count: int) -> list[Owner]:
-    """`count` owners of distinct homes from examples/units.csv (one phone each)."""
+EXAMPLE_UNITS = ROOT / "examples" / "units.csv"
+
+
+def estate(count: int, folder: Path) -> Path:
+    """A units file with homes for `count` owners: the example estate's, then as many more
+    homes in further buildings as needed (a storm night has more owners than the example)."""
+    lines = EXAMPLE_UNITS.read_text(encoding="utf-8").splitlines()
+    extra = [
+        f"{20 + i // 40},1,{101 + i % 40},业主{i},1372{i:07d}"
+        for i in range(max(0, count - (len(lines) - 1)))
+    ]
+    path = folder / "units.csv"
+    path.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
+    return path
+
+
+def owners(count: int, units: Path = EXAMPLE_UNITS) -> list[Owner]:
+    """`count` owners of distinct homes from the units file (one phone each)."""
     chosen: list[Owner] = []
-    lines = (ROOT / "examples" / "units.csv").read_text(encoding="utf-8").splitlines()[1:]
+    lines = units.read_text(encoding="utf-8").splitlines()[1:]
     for line in lines[:count]:
         building, unit, room, _name, phones = line.split(",")
         i = len(chosen)
         user = TgUser(7100 + i, f"Owner {i}", "en")
         chosen.append(Owner(user, f"Owner {i}", f"{building}-{unit}-{room}", phones.split(";")[0]))
     if len(chosen) < count:
-        raise ValueError(f"examples/units.csv has homes for {len(chosen)} owners, not {count}")
+        raise ValueError(f"{units.name} has homes for {len(chosen)} owners, not {count}")
     return chosen
 
 
@@ -155,10 +172,18 @@ class Walker:
     """One owner's closed loop: each step, then its answer, then the next step."""
 
     def __init__(
-        self, fake: FakeTelegram, inboxes: Inboxes, owner: Owner, echo: bool, timeout: float
+        self,
+        fake: FakeTelegram,
+        inboxes: Inboxes,
+        owner: Owner,
+        echo: bool,
+        timeout: float,
+        think: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.fake, self.inboxes, self.owner = fake, inboxes, owner
         self.echo, self.timeout = echo, timeout
+        # seconds a person reads and types before the next step (none: a closed loop)
+        self.think, self.pace = think, random.Random(owner.user.id)
         self.took: list[float] = []
 
     def _act(self, kind: str, what: str) -> None:
@@ -181,7 +206,9 @@ class Walker:
         """The whole intake; False when a step's answer did not come in time."""
         chat = self.owner.user.id
         event = self.inboxes.event(chat)
-        for kind, what, expect in INTAKE:
+        for number, (kind, what, expect) in enumerate(INTAKE):
+            if number and self.think[1] > 0:
+                await asyncio.sleep(self.pace.uniform(*self.think))
             before = len(self.inboxes.by_chat.get(chat, []))
             event.clear()
             sent = time.monotonic()
@@ -213,6 +240,7 @@ class Program:
     env: dict[str, str]
     echo: bool
     figures: dict[str, Any] = field(default_factory=dict)
+    calls: list[Any] = field(default_factory=list)  # every Bot API call the fake recorded
 
 
 def _propdesk(url: str) -> Program:
@@ -235,8 +263,8 @@ def _echo() -> Program:
     return Program("bare PTB echo", argv, {}, echo=True)
 
 
-def prepare(url: str) -> None:
-    """A fresh schema with the example estate's homes and price list."""
+def prepare(url: str, units: Path = EXAMPLE_UNITS) -> None:
+    """A fresh schema with the estate's homes and the example price list."""
     from store import migrate
     from store.clock import system_clock
     from store.db import Database
@@ -247,15 +275,23 @@ def prepare(url: str) -> None:
     db = Database(url, system_clock)
     try:
         with db.unit_of_work() as uow:
-            assert import_units(uow.session, ROOT / "examples" / "units.csv").ok
+            assert import_units(uow.session, units).ok
             assert import_prices(uow.session, ROOT / "examples" / "prices.csv").ok
             uow.commit()
     finally:
         db.dispose()
 
 
-async def measure(program: Program, people: list[Owner], folder: Path, timeout: float) -> None:
-    """Start the program against a fresh fake, let the owners walk, fill its figures."""
+async def measure(
+    program: Program,
+    people: list[Owner],
+    folder: Path,
+    timeout: float,
+    think: tuple[float, float] = (0.0, 0.0),
+    drain: float = 30.0,
+) -> None:
+    """Start the program against a fresh fake, let the owners walk (`think` seconds between
+    steps), wait up to `drain` seconds for the outbox to empty, fill its figures and calls."""
     with FakeTelegram() as fake:
         env = {
             **os.environ,
@@ -276,13 +312,13 @@ async def measure(program: Program, people: list[Owner], folder: Path, timeout: 
             startup = fake.calls_of("getUpdates")[0].at - started
             inboxes, stop = Inboxes(fake), asyncio.Event()
             watcher = asyncio.create_task(inboxes.watch(stop))
-            walkers = [Walker(fake, inboxes, o, program.echo, timeout) for o in people]
+            walkers = [Walker(fake, inboxes, o, program.echo, timeout, think) for o in people]
             cpu_before, began = cpu_seconds(proc.pid), time.monotonic()
             done = await asyncio.gather(*(w.walk() for w in walkers))
             elapsed, cpu = time.monotonic() - began, cpu_seconds(proc.pid) - cpu_before
             rss = peak_rss_mib(proc.pid)
             if not program.echo:
-                await drained(program.env["PROPDESK_DATABASE_URL"], timeout=30)
+                await drained(program.env["PROPDESK_DATABASE_URL"], timeout=drain)
             stop.set()
             await watcher
         finally:
@@ -304,6 +340,7 @@ async def measure(program: Program, people: list[Owner], folder: Path, timeout: 
             for o in people
         }
         api_calls = sum(1 for c in fake.calls if c.method != "getUpdates" and not c.failed)
+        program.calls = list(fake.calls)
     took = sorted(t for w in walkers for t in w.took)
     answered = [t for t in took if t != float("inf")]
     q = statistics.quantiles(answered, n=100) if len(answered) > 1 else answered * 99
@@ -373,11 +410,12 @@ def compare(
     owners_count: int, database: str, folder: Path, timeout: float = 120.0
 ) -> dict[str, Any]:
     """Echo first, then propdesk, on `database` ("sqlite" or a URL); figures and ratios."""
-    people = owners(owners_count)
+    units = estate(owners_count, folder)
+    people = owners(owners_count, units)
     url = f"sqlite:///{folder / 'versus.db'}" if database == "sqlite" else database
     # loopback and the bots share the machine: a load average near the cores skews both
     load = os.getloadavg()[0]
-    prepare(url)
+    prepare(url, units)
     echo, desk = _echo(), _propdesk(url)
     for program in (echo, desk):
         asyncio.run(measure(program, people, folder, timeout))

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_bench_smoke_runs_and_checks_itself(db_url: str, tmp_path: Path) -> None:
     """Every benchmark runs at the smoke size; every owner answered, every due timer ran once,
-    the report holds the month's orders; propdesk and the bare PTB echo bot each answered
+    the report holds the month's orders; a storm night's three owners got every answer and
+    their cards within Telegram's limits; propdesk and the bare PTB echo bot each answered
     every step of two owners' whole repairs, one order each, the outbox's sent messages are
     exactly the ones delivered; a table is printed and the JSON written."""
     out = tmp_path / "bench.json"
@@ -33,7 +34,7 @@ def test_bench_smoke_runs_and_checks_itself(db_url: str, tmp_path: Path) -> None
     assert "all self-checks hold" in proc.stdout
     result = json.loads(out.read_text())
     assert result["ok"] is True
-    assert {"versus", "turns", "storm", "timers", "reports"} <= result.keys()
+    assert {"versus", "turns", "storm", "night", "timers", "reports"} <= result.keys()
     versus = result["versus"]["figures"]
     for program in ("echo", "propdesk"):
         assert versus[program]["answered"] == versus[program]["steps"] == 2 * 16
@@ -42,6 +43,9 @@ def test_bench_smoke_runs_and_checks_itself(db_url: str, tmp_path: Path) -> None
     turns = result["turns"]["figures"]
     assert turns["answered"] == turns["updates"] == 3 * 2
     assert result["storm"]["figures"]["answered"] == 3
+    night = result["night"]["figures"]  # limits on: every step, every card, within the limits
+    assert night["answered"] == night["steps"] == 3 * 16
+    assert night["carded"] == night["orders"] == 3 and night["within_limits"]
     (timers,) = result["timers"]["figures"]
     assert timers["ran"] == timers["due"] == 50 and timers["ok"]
     (reports,) = result["reports"]["figures"]
