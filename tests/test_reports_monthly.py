@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
@@ -302,3 +302,36 @@ def test_an_owners_comment_cannot_break_the_monthly_report(db: Database) -> None
     comments = [cell.value for cell in cells]
     assert "=1+1 still leaking <again> & again" in comments
     assert all(cell.data_type != "f" for cell in cells)
+
+
+def test_styled_cells_keep_their_own_values_and_styles(db: Database) -> None:
+    """R51: the writer refills a few styled cells row after row (issue 15: ~400,000 new cells
+    at 10^6 orders); every row still gets its own value, format and weight, the totals are bold
+    and the body is not, and a text that was empty is a blank cell."""
+    out = BytesIO()
+    with db.unit_of_work() as uow:
+        write_monthly_workbook(uow.session, MONTH, TZ, "en", out, now=NOW)
+    sheet = load_workbook(BytesIO(out.getvalue()))["Fee detail"]
+    rows = [row for row in sheet.iter_rows() if any(c.value is not None for c in row)]
+    header, body, total = rows[0], rows[1:-1], rows[-1]
+    assert all(c.font.b for c in header) and not any(c.font.b for row in body for c in row)
+    assert [row[5].value for row in body] == [20, 30, 80, 50]
+    assert [row[6].value for row in body] == [20, 10, 80, 0]
+    assert {(row[1].number_format, row[5].number_format) for row in body} == {
+        ("yyyy-mm-dd hh:mm", "#,##0.00")
+    }
+    assert len({row[1].value for row in body}) == 4  # four bills, four times
+    assert [c.value for c in total[:2]] == ["Total", "4 bills"] and total[5].font.b
+    unpaid = body[3]
+    assert unpaid[7].value == "Unpaid" and unpaid[8].value is None and unpaid[9].value is None
+
+
+def test_the_workbook_is_stamped_with_the_desks_clock(db: Database) -> None:
+    """One clock: the file's created/modified times are the report's `now`, not the machine's
+    (openpyxl's own save stamps the wall clock)."""
+    out = BytesIO()
+    with db.unit_of_work() as uow:
+        write_monthly_workbook(uow.session, MONTH, TZ, "en", out, now=NOW)
+    properties = load_workbook(BytesIO(out.getvalue())).properties
+    stamp = NOW.astimezone(UTC).replace(tzinfo=None)
+    assert (properties.created, properties.modified) == (stamp, stamp)
