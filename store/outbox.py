@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
-    ColumnElement,
     Select,
+    Table,
     Update,
     and_,
     bindparam,
@@ -187,17 +187,34 @@ def renew(
     return set(result.scalars())
 
 
-def _fenced(message_id: int, token: datetime) -> ColumnElement[bool]:
-    """The row, still pending, still leased by the holder of `token`."""
-    return and_(
-        OutboxMessage.id == message_id,
-        OutboxMessage.status == "pending",
-        OutboxMessage.lease_until == token,
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+def _fenced_update(**values: Any) -> Update:
+    """An outcome of one attempt, recorded only while the row is still pending and still
+    leased by the holder of `token`: built once with bind parameters (`row_id`, `token` and
+    its own), a Core statement (no ORM bulk-update machinery per row), issue 15.4."""
+    outbox = _OUTBOX.c
+    return (
+        update(_OUTBOX)
+        .where(
+            outbox.id == bindparam("row_id"),
+            outbox.status == "pending",
+            outbox.lease_until == bindparam("token"),
+        )
+        .values(lease_until=None, attempts=outbox.attempts + 1, **values)
     )
 
 
-def _changed(session: Session, statement: Update) -> bool:
-    result = session.execute(statement.execution_options(synchronize_session=False))
+_MARK_SENT = _fenced_update(
+    status="sent", sent_at=bindparam("at"), external_id=bindparam("external_id_value")
+)
+_RESCHEDULE = _fenced_update(next_attempt_at=bindparam("when"), last_error=bindparam("error"))
+_MARK_FAILED = _fenced_update(status="failed", last_error=bindparam("error"))
+
+
+def _changed(session: Session, statement: Update, params: dict[str, Any]) -> bool:
+    result = session.execute(statement, params)
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -207,15 +224,8 @@ def mark_sent(
     """Record a delivery by the lease holder; False when the lease was lost."""
     return _changed(
         session,
-        update(OutboxMessage)
-        .where(_fenced(message_id, token))
-        .values(
-            status="sent",
-            sent_at=at,
-            lease_until=None,
-            external_id=external_id,
-            attempts=OutboxMessage.attempts + 1,
-        ),
+        _MARK_SENT,
+        {"row_id": message_id, "token": token, "at": at, "external_id_value": external_id},
     )
 
 
@@ -225,29 +235,15 @@ def reschedule(
     """Try again later (429 retry_after, 5xx or network error); False when the lease was lost."""
     return _changed(
         session,
-        update(OutboxMessage)
-        .where(_fenced(message_id, token))
-        .values(
-            next_attempt_at=when,
-            lease_until=None,
-            last_error=error[:500],
-            attempts=OutboxMessage.attempts + 1,
-        ),
+        _RESCHEDULE,
+        {"row_id": message_id, "token": token, "when": when, "error": error[:500]},
     )
 
 
 def mark_failed(session: Session, message_id: int, token: datetime, error: str) -> bool:
     """Give up on a message that can never be delivered (blocked bot, bad request)."""
     return _changed(
-        session,
-        update(OutboxMessage)
-        .where(_fenced(message_id, token))
-        .values(
-            status="failed",
-            lease_until=None,
-            last_error=error[:500],
-            attempts=OutboxMessage.attempts + 1,
-        ),
+        session, _MARK_FAILED, {"row_id": message_id, "token": token, "error": error[:500]}
     )
 
 
