@@ -24,7 +24,7 @@ from bot.telegram.confirm import Confirmations
 from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.inbound import to_inbound
 from bot.telegram.polling import DurablePolling
-from bot.telegram.request import GatedRequest
+from bot.telegram.request import AiohttpRequest
 from handlers.inbox import handle_inbound
 from handlers.turn import Notice
 from scheduler.effects import EFFECTS
@@ -156,12 +156,11 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .concurrent_updates(PerChatOrder())
-        # httpcore's pool bookkeeping costs CPU on every request in proportion to the open
-        # connections; PTB's default of 256 let a storm's lanes open one each. The overall
-        # budget (about 30 sends a second) needs far fewer; a send waits for a free connection
-        # (up to pool_timeout) rather than failing as TimedOut; the others wait in front of
-        # httpx, not in httpcore's queue (bot.telegram.request)
-        .request(GatedRequest(SEND_CONNECTIONS, pool_timeout=30.0))
+        # Bot API calls over aiohttp, not PTB's httpx (bot.telegram.request, issue 15.4). The
+        # overall budget (about 30 sends a second at ~0.3 s each) needs about 9 connections;
+        # a send waits for a free one (up to pool_timeout) rather than failing as TimedOut
+        .request(AiohttpRequest(SEND_CONNECTIONS, pool_timeout=30.0))
+        .get_updates_request(AiohttpRequest(1, pool_timeout=1.0))
     )
     # updates come from DurablePolling or the webhook app, never from PTB's Updater
     application = builder.updater(None).build()
