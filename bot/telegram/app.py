@@ -79,9 +79,10 @@ class TelegramDesk:
         self.application = build_application(services)
         self.confirmations = Confirmations()
         self.polling = None if webhook else DurablePolling(self.application, self.confirmations)
+        self.delivery = TelegramDelivery(self.application.bot)
         self.sender = OutboxSender(
             services.db,
-            TelegramDelivery(self.application.bot),
+            self.delivery,
             services.clock,
             services.settings.outbox_poll_seconds,
             telegram_limits(services),
@@ -194,11 +195,12 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if handled.fresh and inbound.command == "start" and inbound.command_arg:
             desk.commands.refresh_chat(inbound.chat_id)  # perhaps joined as staff: their list
     if update.callback_query is not None:
-        try:
-            if notice is None:
-                await update.callback_query.answer()
-            else:  # Telegram shows at most 200 characters
-                await update.callback_query.answer(notice.text[:200], show_alert=notice.alert)
+        try:  # on the sender's lean path: the answer is True, nothing to build from it
+            await desk.delivery.answer_button(
+                update.callback_query.id,
+                notice.text if notice is not None else None,
+                notice.alert if notice is not None else False,
+            )
         except TelegramError:  # an expired query id is harmless
             log.debug("could not answer callback query", exc_info=True)
 
