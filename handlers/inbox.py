@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from handlers.desk import Desk
 from handlers.i18n import pick_language, translator
+from handlers.joined_replies import join_replies
 from handlers.messages import Inbound, Outbound
 from handlers.owner_text import normalise
 from handlers.router import route
@@ -44,6 +45,7 @@ def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> Handled:
             turn = _load_turn(uow, desk, inbound)
             version = turn.convo.version
             route(turn)
+            turn.replies = join_replies(inbound.channel, turn.replies)  # issue 15.2
             _edit_pressed(turn, moved_on=_moved_on(turn, version))
             notice = _place_notice(turn)
             write_outbox(uow, inbound.channel, turn.replies)

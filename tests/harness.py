@@ -311,3 +311,9 @@ async def drain(bot: Bot, timeout: float = 30.0) -> None:
 def told(person: Owner) -> list[str]:
     """What the bot said to a person in their chat, on whatever channel they use."""
     return [m.get("text") or m.get("caption") or "" for m in person.fake.sent(person.chat_id)]
+
+
+def paragraphs(texts: list[str]) -> list[str]:
+    """What was said, paragraph by paragraph: a note and the question after it read the same
+    whether they came as two messages or joined in one (issue 15.2)."""
+    return [part for text in texts for part in text.split("\n\n")]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from store.models import Bill, Conversation, Order
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import Bot, Owner, told
+from tests.harness import Bot, Owner, paragraphs, told
 from tests.test_engineer import WANG, _refused, claimed_by, load, load_number, state
 from tests.test_jobs import join
 from tests.test_repair import both_channels, desc_to_phone, quick_order, register, tap, to_desc
@@ -190,7 +190,7 @@ async def test_bad_amounts_change_nothing(fake_tg: FakeTelegram, bot: Bot, zhang
     await wang.press("Amount not on the list")
     await wang.send("120")
     replies = await wang.send("/cancel")
-    assert wang.texts(replies)[0] == "Quote cancelled; nothing was changed."
+    assert paragraphs(wang.texts(replies))[0] == "Quote cancelled; nothing was changed."
     assert state(bot, number) == before and _step(bot, WANG) == "idle"
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from store.models import Conversation, Identity, Order, PriceItem
 from tests.fake_telegram import FakeTelegram
-from tests.harness import Bot, FakeClock, Owner, current, start_bot
+from tests.harness import Bot, FakeClock, Owner, current, paragraphs, start_bot
 
 ORDER_NUMBER = re.compile(r"R-20261123-\d{4}")
 # name, room, and the phone on file for that room: registration is verified at once
@@ -606,7 +606,7 @@ async def test_my_requests_list_detail_and_privacy(alice: Owner, zhang: Owner) -
     message = replies[0]
     replies = await alice.press_data(f"g|order|{theirs.id}", message)
     texts = alice.texts(replies)
-    assert texts[0] == "I could not find that request among yours."
+    assert paragraphs(texts)[0] == "I could not find that request among yours."
     everything = " ".join(texts + [b for m in replies for b in alice.buttons(m)])
     assert theirs.number not in everything
     assert "秘密" not in everything
@@ -723,7 +723,7 @@ async def test_resume_draft_from_the_menu(alice: Owner) -> None:
     await alice.send("Tap drips")
     await alice.send("/menu")
     replies = await alice.press("Report a repair")
-    assert alice.texts(replies) == [
+    assert paragraphs(alice.texts(replies)) == [
         "Let us continue your repair request where you left off.",
         "Send up to 5 photos of the problem if you can, then tap the button.",
     ]

@@ -20,7 +20,7 @@ from store.db import Database
 from store.models import Conversation, Order, OutboxMessage
 from store.price_list import import_prices
 from store.units import import_units
-from tests.harness import EXAMPLES, MONDAY_MORNING, FakeClock, Owner, current
+from tests.harness import EXAMPLES, MONDAY_MORNING, FakeClock, Owner, current, paragraphs
 from tests.test_repair import (
     convo_state,
     count_orders,
@@ -110,20 +110,21 @@ async def test_text_at_where_category_and_when(alice: Owner) -> None:
     await tap(alice, "repair")
     before = convo_state(alice)
     replies = await alice.send("my kitchen")
-    assert alice.texts(replies) == [CHOOSE, "Where is the problem?"]
-    assert len(alice.buttons(replies[1])) == 3
+    assert paragraphs(alice.texts(replies)) == [CHOOSE, "Where is the problem?"]
+    assert len(alice.buttons(replies[-1])) == 3
     assert_unchanged(alice, before)
 
     await tap(alice, "where", "home")
     before = convo_state(alice)
     replies = await alice.send("water")
-    assert alice.texts(replies) == [CHOOSE, "What kind of problem is it?"]
+    assert paragraphs(alice.texts(replies)) == [CHOOSE, "What kind of problem is it?"]
     assert_unchanged(alice, before)
 
     await tap(alice, "cat", "plumbing")
     before = convo_state(alice)
     replies = await alice.send("tap")
-    assert alice.texts(replies) == [CHOOSE, "Which of these is it? Prices are from our price list."]
+    assert paragraphs(alice.texts(replies)) == [
+        CHOOSE, "Which of these is it? Prices are from our price list."]
     assert_unchanged(alice, before)
 
     await tap(alice, "item", str(item_id(alice, "PL01")))
@@ -131,7 +132,7 @@ async def test_text_at_where_category_and_when(alice: Owner) -> None:
     await tap(alice, "photos_done")
     before = convo_state(alice)
     replies = await alice.send("tomorrow please")
-    assert alice.texts(replies) == [CHOOSE, "When should we come?"]
+    assert paragraphs(alice.texts(replies)) == [CHOOSE, "When should we come?"]
     assert_unchanged(alice, before)
 
 
@@ -149,15 +150,15 @@ async def test_text_at_photo_quote_and_summary(alice: Owner) -> None:
     await tap(alice, "phone", "mine")
     before = convo_state(alice)
     replies = await alice.send("yes")
-    assert alice.texts(replies)[0] == CHOOSE
-    assert alice.texts(replies)[1].startswith("This is a paid service.")
+    assert paragraphs(alice.texts(replies))[0] == CHOOSE
+    assert paragraphs(alice.texts(replies))[1].startswith("This is a paid service.")
     assert_unchanged(alice, before)
 
     await tap(alice, "quote", "agree")
     before = convo_state(alice)
     replies = await alice.send("submit")
-    assert alice.texts(replies)[0] == CHOOSE
-    assert alice.texts(replies)[1].startswith("Please check your request:")
+    assert paragraphs(alice.texts(replies))[0] == CHOOSE
+    assert paragraphs(alice.texts(replies))[1].startswith("Please check your request:")
     assert_unchanged(alice, before)
 
 
@@ -233,7 +234,7 @@ async def test_unknown_command_mid_draft(alice: Owner) -> None:
     """An unknown command is named as such and the current question is asked again."""
     before = await at_desc(alice)
     replies = await alice.send("/foo")
-    assert alice.texts(replies) == [
+    assert paragraphs(alice.texts(replies)) == [
         "Sorry, I do not know that command. Send /menu to see what I can do.",
         "Please describe what is wrong, in a few words.",
     ]
@@ -313,8 +314,8 @@ async def test_forged_day_and_slot_with_the_current_version(alice: Owner) -> Non
         if answer == CHOOSE:  # never offered: answered on the button (issue 11.5)
             assert replies == [] and alice.notice == CHOOSE, arg
         else:
-            assert alice.texts(replies)[0] == answer, arg
-            assert alice.texts(replies)[-1].startswith("Which day?"), arg
+            assert paragraphs(alice.texts(replies))[0] == answer, arg
+            assert paragraphs(alice.texts(replies))[-1].startswith("Which day?"), arg
         step, data, _ = convo_state(alice)
         assert step == "rep_date" and "day" not in data, arg
     await tap(alice, "date", "20261124")
@@ -340,7 +341,7 @@ async def test_bad_input_answered_in_chinese(zhang: Owner) -> None:
     assert zhang.texts(replies) == [
         zh("That time has already passed. Please choose a time in the future.")]
     replies = await zhang.send("/foo")
-    assert zhang.texts(replies)[0] == zh(
+    assert paragraphs(zhang.texts(replies))[0] == zh(
         "Sorry, I do not know that command. Send /menu to see what I can do.")
     message = zhang.last[-1]
     replies = await zhang.press_data("x|y", message)

@@ -128,9 +128,12 @@ async def press(person: Owner, action: str, contains: str = "", arg: str = "") -
     await person.press_data(data, message)
 
 
-async def whole_repair(language: str, workdir: Path) -> tuple[str, Counts]:
-    """Run one repair from registration to the receipt; the Markdown transcript and counts."""
-    db_url = f"sqlite:///{workdir / f'transcript-{language}.db'}"
+async def whole_repair(
+    language: str, workdir: Path, db_url: str | None = None
+) -> tuple[str, Counts]:
+    """Run one repair from registration to the receipt; the Markdown transcript and counts
+    (on `db_url`, an empty database, or a new SQLite file in `workdir`)."""
+    db_url = db_url or f"sqlite:///{workdir / f'transcript-{language}.db'}"
     upgrade(db_url)
     clock = FrozenClock(MONDAY_MORNING)
     with FakeTelegram() as fake:
