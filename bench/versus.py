@@ -289,9 +289,11 @@ async def measure(
     timeout: float,
     think: tuple[float, float] = (0.0, 0.0),
     drain: float = 30.0,
+    profile: Path | None = None,
 ) -> None:
     """Start the program against a fresh fake, let the owners walk (`think` seconds between
-    steps), wait up to `drain` seconds for the outbox to empty, fill its figures and calls."""
+    steps), wait up to `drain` seconds for the outbox to empty, fill its figures and calls;
+    with `profile` (a folder), py-spy samples the bot while the owners walk."""
     with FakeTelegram() as fake:
         env = {
             **os.environ,
@@ -313,9 +315,14 @@ async def measure(
             inboxes, stop = Inboxes(fake), asyncio.Event()
             watcher = asyncio.create_task(inboxes.watch(stop))
             walkers = [Walker(fake, inboxes, o, program.echo, timeout, think) for o in people]
+            name = program.name.replace(" ", "_")
+            spy = _spy(proc.pid, profile / f"{name}.raw") if profile else None
             cpu_before, began = cpu_seconds(proc.pid), time.monotonic()
             done = await asyncio.gather(*(w.walk() for w in walkers))
             elapsed, cpu = time.monotonic() - began, cpu_seconds(proc.pid) - cpu_before
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+                spy.wait(timeout=30)
             rss = peak_rss_mib(proc.pid)
             if not program.echo:
                 await drained(program.env["PROPDESK_DATABASE_URL"], timeout=drain)
@@ -406,8 +413,20 @@ def _check(url: str, people: list[Owner], delivered: dict[int, int]) -> dict[str
     }
 
 
+def _spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling `pid` 100 times a second while it holds the GIL, as collapsed stacks
+    (`-f raw`, one stack and its count a line): start-up is not in it, the load is."""
+    spy = Path(sys.executable).with_name("py-spy")
+    argv = [str(spy), "record", "--gil", "-f", "raw", "-r", "100", "-p", str(pid), "-o", str(out)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def compare(
-    owners_count: int, database: str, folder: Path, timeout: float = 120.0
+    owners_count: int,
+    database: str,
+    folder: Path,
+    timeout: float = 120.0,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Echo first, then propdesk, on `database` ("sqlite" or a URL); figures and ratios."""
     units = estate(owners_count, folder)
@@ -418,7 +437,7 @@ def compare(
     prepare(url, units)
     echo, desk = _echo(), _propdesk(url)
     for program in (echo, desk):
-        asyncio.run(measure(program, people, folder, timeout))
+        asyncio.run(measure(program, people, folder, timeout, profile=profile))
     e, d = echo.figures, desk.figures
     ratios = {
         key: (d[key] / e[key]) if e.get(key) else None
@@ -473,7 +492,15 @@ def main() -> int:
     parser.add_argument("--owners", type=int, default=30)
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL")
     parser.add_argument("--timeout", type=float, default=120.0, help="per step, seconds")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy each bot while the owners walk (needs py-spy beside python): DIR/*.raw",
+    )
     args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         if args.postgres:
             from tests.pgserver import ThrowawayPostgres
@@ -482,12 +509,16 @@ def main() -> int:
             server.start()
             try:
                 result = compare(
-                    args.owners, server.create_database("versus"), Path(tmp), args.timeout
+                    args.owners,
+                    server.create_database("versus"),
+                    Path(tmp),
+                    args.timeout,
+                    args.profile,
                 )
             finally:
                 server.stop()
         else:
-            result = compare(args.owners, "sqlite", Path(tmp), args.timeout)
+            result = compare(args.owners, "sqlite", Path(tmp), args.timeout, args.profile)
     print(table(result))
     print("all self-checks hold" if result["ok"] else f"A SELF-CHECK FAILED: {result}")
     return 0 if result["ok"] else 1
