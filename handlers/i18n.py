@@ -8,9 +8,6 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "propdesk"
 LANGUAGES = ("zh", "en")
@@ -25,6 +22,10 @@ def translations(language: str) -> gettext.NullTranslations:
     locale = _CATALOG_LOCALE.get(language)
     if locale is None:
         return gettext.NullTranslations()
+    # Babel's catalog reader only when a catalog is first compiled, not at every start (issue 15)
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     po_path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     with po_path.open("rb") as po:
         catalog = read_po(po, locale=locale)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import phonenumbers
-
 from store.models import Unit
 
 _LIST_SEPARATORS = re.compile(r"[;/,、|]+")
@@ -21,6 +19,8 @@ def parse_phone(text: str, region: str = "CN") -> str | None:
     cleaned = unicodedata.normalize("NFKC", text).strip()
     if len(cleaned) > _MAX_LEN or not _PHONE_CHARS.fullmatch(cleaned):
         return None  # letters would be read as a keypad word: "138abcd5678"
+    import phonenumbers  # its metadata on the first number typed, not at every start (issue 15)
+
     try:
         number = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:

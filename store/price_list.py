@@ -10,8 +10,8 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,9 @@ from store.imports import (
     upsert,
 )
 from store.models import PriceItem
+
+if TYPE_CHECKING:  # PyYAML is imported by the YAML import alone, not at every start (issue 15)
+    import yaml
 
 #: the fixed category keys, in the order they are shown to owners
 CATEGORIES = (
@@ -116,6 +119,8 @@ def _read_prices(path: Path, report: ImportReport) -> dict[str, dict[str, object
 
 def _yaml_rows(text: str, report: ImportReport) -> list[CsvRow]:
     """The entries of a YAML price list as rows (all values as text), with their line numbers."""
+    import yaml
+
     loader = yaml.BaseLoader(text)  # every scalar stays text: no 1.1 surprises ("no" → False)
     try:
         node = loader.get_single_node()
@@ -143,6 +148,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> FileProblem:
 
 
 def _entry_nodes(node: yaml.Node | None, data: object) -> list[tuple[yaml.Node, object]] | None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode) and isinstance(data, dict) and "items" in data:
         node = next(v for k, v in node.value if k.value == "items")
         data = data["items"]

@@ -92,16 +92,22 @@ class CommandLists:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _private_lists(self) -> list[tuple[str | None, Listed]]:
+        """(language code, commands) of every private chat; None: the fallback list."""
+        listed: list[tuple[str | None, Listed]] = [
+            (language, command_list(language, set(), True)) for language in LANGUAGES
+        ]
+        return [*listed, (None, command_list(self.default_language, set(), True))]
+
     async def _publish(self) -> None:
         private = BotCommandScopeAllPrivateChats()
         try:
-            for language in LANGUAGES:
-                listed = command_list(language, set(), True)
+            # built in a worker thread: the first list compiles the zh catalog (~0.1 s), which
+            # on the event loop held back the first getUpdates at start-up (issue 15)
+            for language, listed in await asyncio.to_thread(self._private_lists):
                 await self.bot.set_my_commands(
                     _commands(listed), scope=private, language_code=language
                 )
-            fallback = command_list(self.default_language, set(), True)
-            await self.bot.set_my_commands(_commands(fallback), scope=private)
             for chat, listed in await asyncio.to_thread(staff_chats, self.db):
                 await self.bot.set_my_commands(
                     _commands(listed), scope=BotCommandScopeChat(int(chat))
