@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from handlers.desk import Desk
@@ -14,9 +15,11 @@ from handlers.joined_replies import join_replies
 from handlers.messages import Inbound, Outbound
 from handlers.owner_text import normalise
 from handlers.router import route
-from handlers.turn import Notice, Turn, decode_button
+from handlers.turn import ConversationState, Notice, Turn, decode_button
+from store.clock import session_now
 from store.db import Database, UnitOfWork, cannot_write
 from store.models import Conversation, OutboxMessage
+from store.outbox import PRIORITY_KEY
 from store.people import person_by_identity
 from store.updates import first_delivery
 
@@ -42,12 +45,13 @@ def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> Handled:
         with db.unit_of_work() as uow:
             if not _first_delivery(uow, inbound):
                 return DUPLICATE
-            turn = _load_turn(uow, desk, inbound)
+            turn, read = _load_turn(uow, desk, inbound)
             version = turn.convo.version
             route(turn)
             turn.replies = join_replies(inbound.channel, turn.replies)  # issue 15.2
             _edit_pressed(turn, moved_on=_moved_on(turn, version))
             notice = _place_notice(turn)
+            _save_conversation(uow, turn.convo, read)
             write_outbox(uow, inbound.channel, turn.replies)
             uow.commit()
             return Handled(fresh=True, notice=notice)
@@ -111,16 +115,50 @@ def _moved_on(turn: Turn, version: int) -> bool:
     return turn.convo.version != version or not step_press
 
 
+# the per-turn queries are built once, run with parameters: building a statement (its
+# operators, its cache key) each time cost more CPU than running it (issue 15.4)
+_NEWEST_IN_CHAT = (
+    select(OutboxMessage.external_id)
+    .where(
+        OutboxMessage.channel == bindparam("channel"), OutboxMessage.chat_id == bindparam("chat")
+    )
+    .order_by(OutboxMessage.id.desc())
+    .limit(1)
+)
+_CONVERSATIONS = Conversation.metadata.tables[Conversation.__tablename__]
+_CONVERSATION = (
+    select(
+        _CONVERSATIONS.c.id,
+        _CONVERSATIONS.c.step,
+        _CONVERSATIONS.c.data,
+        _CONVERSATIONS.c.version,
+        _CONVERSATIONS.c.language,
+    )
+    .where(_CONVERSATIONS.c.channel == bindparam("channel"))
+    .where(_CONVERSATIONS.c.chat_id == bindparam("chat"))
+    .with_for_update()
+)
+_NEW_CONVERSATION = insert(_CONVERSATIONS).values(step="idle", data={}, version=0)
+_SAVE_CONVERSATION = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("convo_id"))
+    .values(
+        step=bindparam("step"),
+        data=bindparam("data"),
+        version=bindparam("version"),
+        language=bindparam("language"),
+        updated_at=bindparam("now"),
+    )
+)
+_OUTBOX = insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename__])
+
+
 def _newest_in_chat(turn: Turn, message_id: str) -> bool:
     """Whether the pressed message is the newest the desk wrote to the chat (this turn's
     notes included): an edit further up, above later messages, would go unseen."""
     inbound = turn.inbound
-    newest = turn.session.scalar(
-        select(OutboxMessage.external_id)
-        .where(OutboxMessage.channel == inbound.channel, OutboxMessage.chat_id == inbound.chat_id)
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    )
+    where = {"channel": inbound.channel, "chat": inbound.chat_id}
+    newest = turn.session.scalar(_NEWEST_IN_CHAT, where)
     # the web chat names an edit's delivery "<edited id>~<own id>"
     return newest is not None and newest.split("~", 1)[0] == message_id
 
@@ -129,9 +167,9 @@ def _first_delivery(uow: UnitOfWork, inbound: Inbound) -> bool:
     return first_delivery(uow.session, inbound.channel, inbound.update_id)
 
 
-def _load_turn(uow: UnitOfWork, desk: Desk, inbound: Inbound) -> Turn:
+def _load_turn(uow: UnitOfWork, desk: Desk, inbound: Inbound) -> tuple[Turn, tuple[Any, ...]]:
     session = uow.session
-    convo = _conversation(uow, inbound)
+    convo, read = _conversation(uow, inbound)
     person = person_by_identity(session, inbound.channel, inbound.user_id)
     if inbound.chat_kind == "private":
         language = (person.language if person is not None else convo.language) or pick_language(
@@ -144,43 +182,78 @@ def _load_turn(uow: UnitOfWork, desk: Desk, inbound: Inbound) -> Turn:
             if person is not None
             else pick_language(inbound.language_hint, desk.default_language)
         )
-    return Turn(uow=uow, desk=desk, inbound=inbound, convo=convo, person=person, language=language)
+    turn = Turn(uow=uow, desk=desk, inbound=inbound, convo=convo, person=person, language=language)
+    return turn, read
 
 
-def _conversation(uow: UnitOfWork, inbound: Inbound) -> Conversation:
-    """The chat's conversation, locked for this transaction; created on first contact."""
-    query = (
-        select(Conversation)
-        .where(Conversation.channel == inbound.channel, Conversation.chat_id == inbound.chat_id)
-        .with_for_update()
+def _conversation(uow: UnitOfWork, inbound: Inbound) -> tuple[ConversationState, tuple[Any, ...]]:
+    """The chat's conversation, locked for this transaction (created on first contact), and
+    its values as read, to tell at the end whether the turn changed it."""
+    session = uow.session
+    where = {"channel": inbound.channel, "chat": inbound.chat_id}
+    row = session.execute(_CONVERSATION, where).first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                new = {"channel": inbound.channel, "chat_id": inbound.chat_id}
+                session.execute(_NEW_CONVERSATION, {**new, "updated_at": session_now(session)})
+        except IntegrityError:  # another worker created it first; its row is the one to lock
+            pass
+        row = session.execute(_CONVERSATION, where).one()
+    convo = ConversationState(*row)
+    return convo, _values(convo)
+
+
+def _values(convo: ConversationState) -> tuple[Any, ...]:
+    # compared by value (==) with the values read, as the ORM did: a step that set the same
+    # values again writes nothing
+    return (convo.step, convo.data, convo.version, convo.language)
+
+
+def _save_conversation(uow: UnitOfWork, convo: ConversationState, read: tuple[Any, ...]) -> None:
+    """Write the turn's changes to the conversation back, stamped, when there are any."""
+    if _values(convo) == read:
+        return
+    uow.session.execute(
+        _SAVE_CONVERSATION,
+        {
+            "convo_id": convo.id,
+            "step": convo.step,
+            "data": convo.data,
+            "version": convo.version,
+            "language": convo.language,
+            "now": uow.now(),
+        },
     )
-    convo = uow.session.scalar(query)
-    if convo is not None:
-        return convo
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(
-                Conversation(
-                    channel=inbound.channel,
-                    chat_id=inbound.chat_id,
-                    step="idle",
-                    data={},
-                    version=0,
-                )
-            )
-    except IntegrityError:  # another worker created it first; its row is the one to lock
-        pass
-    return uow.session.scalars(query).one()
 
 
 def write_outbox(uow: UnitOfWork, channel: str, replies: list[Outbound]) -> None:
-    """Queue messages for delivery in the current transaction."""
+    """Queue messages for delivery in the current transaction: one Core INSERT of all of
+    them, no ORM objects to track and flush (issue 15.4), after the rows handlers added
+    themselves (a job card, a notice to someone else) so the ids keep the order written."""
+    if not replies:
+        return
+    session = uow.session
+    session.flush()
+    now = session_now(session)
+    priority = session.info.get(PRIORITY_KEY)  # what store.outbox.stamp_priorities does at flush
+    rows = []
     for reply in replies:
-        uow.session.add(
-            OutboxMessage(
-                channel=channel, chat_id=reply.chat_id, payload=reply.to_payload(), status="pending"
-            )
+        payload = reply.to_payload()
+        if priority is not None:
+            payload["priority"] = int(priority)
+        rows.append(
+            {
+                "channel": channel,
+                "chat_id": reply.chat_id,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
         )
+    session.execute(_OUTBOX, rows)
 
 
 def _apologise(db: Database, desk: Desk, inbound: Inbound) -> Handled:

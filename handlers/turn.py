@@ -11,7 +11,7 @@ from handlers.desk import Desk
 from handlers.i18n import Translate, translator
 from handlers.messages import Button, Inbound, Outbound
 from store.db import UnitOfWork
-from store.models import Conversation, Person
+from store.models import Person
 
 GLOBAL = "g"  # version tag of buttons that stay valid in any step (menu, my requests)
 
@@ -53,13 +53,26 @@ class Notice:
 
 
 @dataclass
+class ConversationState:
+    """A chat's conversation row as one turn reads and changes it: plain fields, written back
+    in one UPDATE at the end of the turn when something changed, instead of an ORM object
+    whose dirty tracking flushed it before every later query (issue 15.4)."""
+
+    id: int
+    step: str
+    data: dict[str, Any]
+    version: int
+    language: str | None
+
+
+@dataclass
 class Turn:
     """The context a handler works in for one inbound message."""
 
     uow: UnitOfWork
     desk: Desk
     inbound: Inbound
-    convo: Conversation
+    convo: ConversationState
     person: Person | None
     language: str
     replies: list[Outbound] = field(default_factory=list)
