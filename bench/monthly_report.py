@@ -366,8 +366,9 @@ def report_once(url: str, xlsx: Path, trace: bool = False) -> dict[str, Any]:
         usage0 = resource.getrusage(resource.RUSAGE_SELF)
 
         def monthly() -> Any:
-            with db.unit_of_work() as uow, xlsx.open("wb") as out:
-                return write_monthly_workbook(uow.session, MONTH, TZ, "zh", out, now=NOW)
+            # on a read-only snapshot, as the bot's sweeper and `propdesk report` write it
+            with db.read_only() as session, xlsx.open("wb") as out:
+                return write_monthly_workbook(session, MONTH, TZ, "zh", out, now=NOW)
 
         seconds, _, summary = _measure(monthly, trace=False)
         usage = resource.getrusage(resource.RUSAGE_SELF)
