@@ -82,3 +82,26 @@ def test_polling_start_imports_no_unused_feature(
         for feature, mods in unused.items()
     }
     assert {feature: mods for feature, mods in found.items() if mods} == {}
+
+
+def test_the_collector_runs_again_when_run_stops_before_serving(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`propdesk run` pauses Python's cyclic garbage collector during start-up (issue 15); a
+    start that ends early (here: a read-only database, exit 3) leaves it running again."""
+    import gc
+
+    from store import migrate
+    from tests.test_read_only_database import _read_only_url
+
+    migrate.upgrade(db_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:RUN-TEST")
+    monkeypatch.setenv("PROPDESK_DATABASE_URL", _read_only_url(db_url, tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert gc.isenabled()
+    try:
+        assert main(["run"]) == 3
+    finally:  # a non-root run made the folder read-only: give it back for the clean-up
+        if os.geteuid() != 0 and not db_url.startswith("postgresql"):
+            Path(db_url.split("///", 1)[1]).parent.chmod(0o755)
+    assert gc.isenabled()
