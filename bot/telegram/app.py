@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -27,8 +27,9 @@ from bot.telegram.polling import DurablePolling
 from bot.telegram.request import AiohttpRequest
 from handlers.inbox import handle_inbound
 from handlers.turn import Notice
-from scheduler.effects import EFFECTS
-from scheduler.service import DeskScheduler
+
+if TYPE_CHECKING:
+    from scheduler.service import DeskScheduler
 
 log = logging.getLogger(__name__)
 SEND_CONNECTIONS = 16  # Bot API connections for sends (getUpdates has its own)
@@ -87,8 +88,13 @@ class TelegramDesk:
             services.settings.outbox_poll_seconds,
             telegram_limits(services),
         )
-        self.scheduler = (
-            DeskScheduler(
+        self.scheduler: DeskScheduler | None = None
+        if services.settings.scheduler_enabled:
+            # APScheduler and the report effects only in a process that sweeps (issue 15)
+            from scheduler.effects import EFFECTS
+            from scheduler.service import DeskScheduler
+
+            self.scheduler = DeskScheduler(
                 services.db,
                 services.desk,
                 EFFECTS,
@@ -96,9 +102,6 @@ class TelegramDesk:
                 services.settings.sweep_seconds,
                 on_work=self.sender.notify,
             )
-            if services.settings.scheduler_enabled
-            else None
-        )
         self.commands = CommandLists(
             self.application.bot, services.db, services.settings.default_language
         )
