@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from handlers.board import BOARD_ROLES
 from handlers.complaints.common import STATUS_LABELS as COMPLAINT_STATUS
 from handlers.finance import METHOD_LABELS, RECORDERS, VIEWERS
 from handlers.i18n import translator
 from handlers.labels import N_, category_label, event_label, money, status_label, window_label
-from handlers.messages import Button, Outbound
+from handlers.messages import Button
 from handlers.owner_text import field_text
 from handlers.turn import Turn, parse_id
 from store.complaints.records import complaints_of
@@ -43,25 +41,8 @@ def show_menu(turn: Turn) -> None:
     commands = staff_commands(roles)
     if commands:
         text += "\n" + _("Staff commands: {commands}").format(commands=commands)
-    last = turn.replies[-1] if turn.replies else None
-    if last is not None and _bare_note(turn, last):
-        # the end of a flow ("Thank you!") and the menu in one message: one API call, not two
-        turn.replies[-1] = replace(last, text=f"{last.text}\n\n{text}", buttons=rows)
-        return
+    # the end of a flow ("Thank you!") and the menu go as one message: handlers.joined_replies
     turn.say(text, rows)
-
-
-def _bare_note(turn: Turn, reply: Outbound) -> bool:
-    """Whether a reply is plain words to this chat that the menu's buttons can join."""
-    return (
-        reply.chat_id == turn.inbound.chat_id
-        and not reply.buttons
-        and not reply.ask_contact
-        and not reply.remove_keyboard  # a message has one keyboard: removal or inline buttons
-        and reply.photo is None
-        and reply.upload is None
-        and reply.edit_message_id is None
-    )
 
 
 def staff_commands(roles: set[str]) -> str:
