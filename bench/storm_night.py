@@ -136,7 +136,12 @@ def _within(rates: dict[str, int]) -> bool:
 
 
 def storm_night(
-    count: int, database: str, folder: Path, think: tuple[float, float], timeout: float = 120.0
+    count: int,
+    database: str,
+    folder: Path,
+    think: tuple[float, float],
+    timeout: float = 120.0,
+    arrive: float = 0.0,
 ) -> dict[str, Any]:
     """Run the storm on `database` ("sqlite" or a URL); figures and self-checks."""
     units = estate(count, folder)
@@ -148,13 +153,14 @@ def storm_night(
     began = time.monotonic()
     # the group's cards go at 20 a minute: wait for the last of them
     drain = 60 + 60 * count / GROUP_PER_MINUTE
-    asyncio.run(measure(program, people, folder, timeout, think, drain))
+    asyncio.run(measure(program, people, folder, timeout, think, drain, arrive=arrive))
     figures = dict(program.figures)
     figures.update(_cards(program.calls))
     rates = _rates(program.calls)
     figures.update(rates)
     figures.update(
         think=list(think),
+        arrive_s=arrive,
         wall_s=time.monotonic() - began,
         database=url.split(":", 1)[0],
         load_before=load,
@@ -178,7 +184,8 @@ def table(f: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"{f['owners']} owners x {f['steps'] // f['owners']} steps, limits on, think "
-            f"{f['think'][0]:g}-{f['think'][1]:g} s, {f['database']}; load average "
+            f"{f['think'][0]:g}-{f['think'][1]:g} s, first within {f['arrive_s']:g} s, "
+            f"{f['database']}; load average "
             f"{f['load_before']:.1f} before, {f['load_after']:.1f} after; {f['wall_s']:.0f} s",
             f"  owners' answers: {f['answered']}/{f['steps']} steps, p50 {s(f['p50_s'])} s, "
             f"p99 {s(f['p99_s'])} s; CPU {f['cpu_ms_per_update']:.2f} ms/update, "
@@ -204,6 +211,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--owners", type=int, default=200)
     parser.add_argument("--think", type=_think, default=(4.0, 12.0), help="seconds: low,high")
+    parser.add_argument(
+        "--arrive", type=float, default=0.0, help="first messages within this many seconds"
+    )
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL")
     parser.add_argument("--timeout", type=float, default=120.0, help="per step, seconds")
     args = parser.parse_args()
@@ -215,11 +225,15 @@ def main() -> int:
             server.start()
             try:
                 url = server.create_database("storm_night")
-                result = storm_night(args.owners, url, Path(tmp), args.think, args.timeout)
+                result = storm_night(
+                    args.owners, url, Path(tmp), args.think, args.timeout, args.arrive
+                )
             finally:
                 server.stop()
         else:
-            result = storm_night(args.owners, "sqlite", Path(tmp), args.think, args.timeout)
+            result = storm_night(
+                args.owners, "sqlite", Path(tmp), args.think, args.timeout, args.arrive
+            )
     print(table(result))
     print("all self-checks hold" if result["ok"] else f"A SELF-CHECK FAILED: {result}")
     return 0 if result["ok"] else 1

@@ -179,11 +179,13 @@ class Walker:
         echo: bool,
         timeout: float,
         think: tuple[float, float] = (0.0, 0.0),
+        arrive: float = 0.0,
     ) -> None:
         self.fake, self.inboxes, self.owner = fake, inboxes, owner
         self.echo, self.timeout = echo, timeout
         # seconds a person reads and types before the next step (none: a closed loop)
         self.think, self.pace = think, random.Random(owner.user.id)
+        self.arrive = arrive  # the owner's first message comes within this many seconds
         self.took: list[float] = []
 
     def _act(self, kind: str, what: str) -> None:
@@ -209,6 +211,8 @@ class Walker:
         for number, (kind, what, expect) in enumerate(INTAKE):
             if number and self.think[1] > 0:
                 await asyncio.sleep(self.pace.uniform(*self.think))
+            elif not number and self.arrive > 0:
+                await asyncio.sleep(self.pace.uniform(0, self.arrive))
             before = len(self.inboxes.by_chat.get(chat, []))
             event.clear()
             sent = time.monotonic()
@@ -290,10 +294,12 @@ async def measure(
     think: tuple[float, float] = (0.0, 0.0),
     drain: float = 30.0,
     profile: Path | None = None,
+    arrive: float = 0.0,
 ) -> None:
     """Start the program against a fresh fake, let the owners walk (`think` seconds between
-    steps), wait up to `drain` seconds for the outbox to empty, fill its figures and calls;
-    with `profile` (a folder), py-spy samples the bot while the owners walk."""
+    steps, the first within `arrive` seconds), wait up to `drain` seconds for the outbox to
+    empty, fill its figures and calls; with `profile` (a folder), py-spy samples the bot while
+    the owners walk."""
     with FakeTelegram() as fake:
         env = {
             **os.environ,
@@ -314,7 +320,9 @@ async def measure(
             startup = fake.calls_of("getUpdates")[0].at - started
             inboxes, stop = Inboxes(fake), asyncio.Event()
             watcher = asyncio.create_task(inboxes.watch(stop))
-            walkers = [Walker(fake, inboxes, o, program.echo, timeout, think) for o in people]
+            walkers = [
+                Walker(fake, inboxes, o, program.echo, timeout, think, arrive) for o in people
+            ]
             name = program.name.replace(" ", "_")
             spy = _spy(proc.pid, profile / f"{name}.raw") if profile else None
             cpu_before, began = cpu_seconds(proc.pid), time.monotonic()
