@@ -37,15 +37,20 @@ async def run(orders: int, seconds: float, batch: int) -> dict[str, float | int]
         upgrade(url)
         clock = FakeClock(MONDAY_MORNING)
         bot = await start_bot(
-            fake, url, clock, telegram_group_per_minute=20.0, job_card_batch=batch,
+            fake,
+            url,
+            clock,
+            telegram_group_per_minute=20.0,
+            job_card_batch=batch,
             outbox_poll_seconds=0.2,
         )
         try:
             seed_examples(bot.services)
             db, desk = bot.services.db, bot.services.desk
             with db.unit_of_work() as uow:
-                owner = add_person(uow.session, channel="telegram", external_id="9",
-                                   name="Owner", language="en")
+                owner = add_person(
+                    uow.session, channel="telegram", external_id="9", name="Owner", language="en"
+                )
                 uow.commit()
                 owner_id = owner.id
             made: dict[int, float] = {}
@@ -54,10 +59,17 @@ async def run(orders: int, seconds: float, batch: int) -> dict[str, float | int]
                 await asyncio.sleep(max(0.0, started + n * seconds / orders - time.monotonic()))
                 with db.unit_of_work() as uow:
                     order = Order(
-                        number=f"R-20261123-{n + 1:04d}", owner_id=owner_id, location="public",
-                        category="plumbing", description=f"burst pipe {n + 1}",
-                        contact_phone="+8613900001111", quote_kind="free", status="submitted",
-                        department="engineering", urgent=True, created_at=clock(),
+                        number=f"R-20261123-{n + 1:04d}",
+                        owner_id=owner_id,
+                        location="public",
+                        category="plumbing",
+                        description=f"burst pipe {n + 1}",
+                        contact_phone="+8613900001111",
+                        quote_kind="free",
+                        status="submitted",
+                        department="engineering",
+                        urgent=True,
+                        created_at=clock(),
                     )
                     uow.session.add(order)
                     uow.session.flush()
