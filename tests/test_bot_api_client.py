@@ -105,3 +105,17 @@ async def test_status_handling_and_uploads_as_ptb_does_them() -> None:
         assert isinstance(document, UploadedFile)
         assert (document.filename, document.data) == ("月报 2026-11.xlsx", data)
         assert upload["caption"] == "报表" and str(upload["chat_id"]) == "42"
+
+
+async def test_the_proxy_in_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where Telegram is blocked the desk reaches it through the proxy named in the environment
+    (HTTP_PROXY / HTTPS_PROXY, as PTB's httpx client honoured them): a Bot API host that does
+    not resolve is reached through the proxy, here the fake answering as a forward proxy."""
+    with FakeTelegram() as fake:
+        for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{fake.port}")
+        bot = _bot("http://api.telegram.invalid/bot", AiohttpRequest(2))
+        async with bot:
+            await bot.send_message(42, "through the proxy")
+        assert fake.messages_to(42) == ["through the proxy"]

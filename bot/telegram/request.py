@@ -59,6 +59,9 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._size),
                 headers={"User-Agent": self.USER_AGENT},
+                # HTTPS_PROXY / NO_PROXY from the environment, as PTB's httpx client honoured
+                # them: where Telegram is blocked, the desk reaches it through a proxy
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:
