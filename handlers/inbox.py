@@ -19,7 +19,7 @@ from handlers.turn import ConversationState, Notice, Turn, decode_button
 from store.clock import session_now
 from store.db import Database, UnitOfWork, cannot_write
 from store.models import Conversation, OutboxMessage
-from store.outbox import PRIORITY_KEY
+from store.outbox import queue
 from store.people import person_by_identity
 from store.updates import first_delivery
 
@@ -150,7 +150,6 @@ _SAVE_CONVERSATION = (
         updated_at=bindparam("now"),
     )
 )
-_OUTBOX = insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename__])
 
 
 def _newest_in_chat(turn: Turn, message_id: str) -> bool:
@@ -228,32 +227,9 @@ def _save_conversation(uow: UnitOfWork, convo: ConversationState, read: tuple[An
 
 
 def write_outbox(uow: UnitOfWork, channel: str, replies: list[Outbound]) -> None:
-    """Queue messages for delivery in the current transaction: one Core INSERT of all of
-    them, no ORM objects to track and flush (issue 15.4), after the rows handlers added
-    themselves (a job card, a notice to someone else) so the ids keep the order written."""
-    if not replies:
-        return
-    session = uow.session
-    session.flush()
-    now = session_now(session)
-    priority = session.info.get(PRIORITY_KEY)  # what store.outbox.stamp_priorities does at flush
-    rows = []
-    for reply in replies:
-        payload = reply.to_payload()
-        if priority is not None:
-            payload["priority"] = int(priority)
-        rows.append(
-            {
-                "channel": channel,
-                "chat_id": reply.chat_id,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-    session.execute(_OUTBOX, rows)
+    """Queue messages for delivery in the current transaction, after the rows handlers added
+    themselves (a job card, a notice to someone else)."""
+    queue(uow.session, channel, [(reply.chat_id, reply.to_payload()) for reply in replies])
 
 
 def _apologise(db: Database, desk: Desk, inbound: Inbound) -> Handled:

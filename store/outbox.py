@@ -23,12 +23,14 @@ from sqlalchemy import (
     bindparam,
     event,
     exists,
+    insert,
     select,
     text,
     update,
 )
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from store.clock import session_now
 from store.models import OutboxMessage
 
 LEASE = timedelta(seconds=10)  # renewed every quarter of it while the holder works
@@ -48,12 +50,42 @@ def stamp_priorities(factory: sessionmaker[Session]) -> None:
 
     @event.listens_for(factory, "before_flush")
     def _stamp(session: Session, _context: Any, _instances: Any) -> None:
-        priority = session.info.get(PRIORITY_KEY)
-        if priority is None:
+        if session.info.get(PRIORITY_KEY) is None:
             return
         for row in session.new:
-            if isinstance(row, OutboxMessage) and "priority" not in row.payload:
-                row.payload = {**row.payload, "priority": int(priority)}
+            if isinstance(row, OutboxMessage):
+                row.payload = with_priority(session, row.payload)
+
+
+def with_priority(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with the unit of work's priority (PRIORITY_KEY), unless it has its own."""
+    priority = session.info.get(PRIORITY_KEY)
+    if priority is None or "priority" in payload:
+        return payload
+    return {**payload, "priority": int(priority)}
+
+
+def queue(session: Session, channel: str, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Queue (chat id, payload) messages in the current transaction with one Core INSERT, no
+    ORM objects to track and flush (issue 15.4); rows the unit of work added before are
+    flushed first, so the ids keep the order written."""
+    if not messages:
+        return
+    session.flush()
+    now = session_now(session)
+    rows = [
+        {
+            "channel": channel,
+            "chat_id": chat_id,
+            "payload": with_priority(session, payload),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for chat_id, payload in messages
+    ]
+    session.execute(_QUEUE, rows)
 
 
 def _due_rows(limit: int, one_chat: bool) -> Select[int, str]:
@@ -188,6 +220,7 @@ def renew(
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+_QUEUE = insert(_OUTBOX)
 
 
 def _fenced_update(**values: Any) -> Update:
