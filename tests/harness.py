@@ -63,6 +63,18 @@ def make_settings(fake: FakeTelegram, db_url: str, **extra: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def run_env(fake: FakeTelegram, db_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a real `propdesk run` process against the fake Bot API."""
+    return {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:RUN-TEST",
+        "PROPDESK_TELEGRAM_API_BASE_URL": fake.base_url,
+        "PROPDESK_TELEGRAM_FILE_BASE_URL": fake.base_file_url,
+        "PROPDESK_DATABASE_URL": db_url,
+        **extra,
+    }
+
+
 def seed_examples(services: Services) -> None:
     """Load the example estate's units and price list."""
     with services.db.unit_of_work() as uow:

@@ -34,7 +34,7 @@ from tests.fake_telegram import FakeTelegram, TgUser
 from tests.fake_wechat import FakeWeChat, WeChatPhone, start_wechat, wechat_settings
 from tests.fake_wechat import text_xml as wechat_text_xml
 from tests.fake_wecom import FakeWeCom, WeComPhone, start_wecom, text_xml, wecom_settings
-from tests.harness import MONDAY_MORNING, FakeClock, seed_examples, settle, start_bot
+from tests.harness import MONDAY_MORNING, FakeClock, run_env, seed_examples, settle, start_bot
 
 
 class ReadOnly:
@@ -89,13 +89,7 @@ def test_run_refuses_a_read_only_database(
     url = _read_only_url(db_url, tmp_path)
     workdir = tmp_path / "cwd"
     workdir.mkdir()
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "123456:RUN-TEST",
-        "PROPDESK_TELEGRAM_API_BASE_URL": fake_tg.base_url,
-        "PROPDESK_TELEGRAM_FILE_BASE_URL": fake_tg.base_file_url,
-        "PROPDESK_DATABASE_URL": url,
-    }
+    env = run_env(fake_tg, url)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "bot.cli", "run"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,21 +14,14 @@ from store.db import Database
 from store.price_list import import_prices
 from store.units import import_units
 from tests.fake_telegram import FakeTelegram, TgUser
-from tests.harness import EXAMPLES, MONDAY_MORNING, FakeClock
+from tests.harness import EXAMPLES, MONDAY_MORNING, FakeClock, run_env
 
 
 def test_run_polls_answers_and_stops_on_sigterm(
     fake_tg: FakeTelegram, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The console command migrates, answers /start over HTTP and exits 0 on SIGTERM."""
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "123456:RUN-TEST",
-        "PROPDESK_TELEGRAM_API_BASE_URL": fake_tg.base_url,
-        "PROPDESK_TELEGRAM_FILE_BASE_URL": fake_tg.base_file_url,
-        "PROPDESK_DATABASE_URL": db_url,
-        "PROPDESK_OUTBOX_POLL_SECONDS": "0.1",
-    }
+    env = run_env(fake_tg, db_url, PROPDESK_OUTBOX_POLL_SECONDS="0.1")
     monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
     monkeypatch.chdir(tmp_path)
     assert main(["db", "upgrade"]) == 0

@@ -14,6 +14,7 @@ import pytest
 
 from bot.cli import main
 from tests.fake_telegram import FakeTelegram, TgUser
+from tests.harness import run_env
 
 # feature -> modules a polling desk with that feature off never needs
 UNUSED = {
@@ -46,14 +47,7 @@ def test_polling_start_imports_no_unused_feature(
     monkeypatch.setenv("PROPDESK_DATABASE_URL", db_url)
     monkeypatch.chdir(tmp_path)
     assert main(["db", "upgrade"]) == 0
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "123456:RUN-TEST",
-        "PROPDESK_TELEGRAM_API_BASE_URL": fake_tg.base_url,
-        "PROPDESK_TELEGRAM_FILE_BASE_URL": fake_tg.base_file_url,
-        "PROPDESK_DATABASE_URL": db_url,
-        "PROPDESK_OUTBOX_POLL_SECONDS": "0.1",
-    }
+    env = run_env(fake_tg, db_url, PROPDESK_OUTBOX_POLL_SECONDS="0.1")
     log_path = tmp_path / "run.log"  # a file: the import log would fill a pipe and block
     with log_path.open("w") as log_file:
         proc = subprocess.Popen(
