@@ -17,7 +17,7 @@ from handlers.owner_text import normalise
 from handlers.router import route
 from handlers.turn import ConversationState, Notice, Turn, decode_button
 from store.clock import session_now
-from store.db import Database, UnitOfWork, cannot_write
+from store.db import Database, UnitOfWork, cannot_write, once_more_if_read_only
 from store.models import Conversation, OutboxMessage
 from store.outbox import queue
 from store.people import person_by_identity
@@ -41,6 +41,11 @@ def handle_inbound(db: Database, desk: Desk, inbound: Inbound) -> Handled:
     """Handle a message exactly once in one transaction (not `fresh` if it was a duplicate);
     a press's notice comes back when the transport shows it (Inbound.press_notices)."""
     inbound = normalised(inbound)
+    return once_more_if_read_only(lambda: _handle_once(db, desk, inbound))
+
+
+def _handle_once(db: Database, desk: Desk, inbound: Inbound) -> Handled:
+    """One try at handling a message in one transaction."""
     try:
         with db.unit_of_work() as uow:
             if not _first_delivery(uow, inbound):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext
@@ -21,6 +21,7 @@ READ_ONLY = "propdesk_read_only"
 # the drivers' words for a connection that may not write: SQLite's (a file or folder without
 # write permission, a read-only mount, query_only) and PostgreSQL's (read-only transactions)
 READ_ONLY_ERRORS = ("readonly database", "read-only transaction")
+T = TypeVar("T")
 
 
 def cannot_write(exc: BaseException) -> bool:
@@ -28,7 +29,26 @@ def cannot_write(exc: BaseException) -> bool:
     opposed to a bug in what was written: worth retrying later, not apologising for."""
     if isinstance(exc, OperationalError):
         return True
+    return refused_as_read_only(exc)
+
+
+def refused_as_read_only(exc: BaseException) -> bool:
+    """The connection used was opened read-only (the handle_error hook below has dropped it and
+    every other connection opened before the refusal)."""
     return isinstance(exc, DBAPIError) and any(e in str(exc) for e in READ_ONLY_ERRORS)
+
+
+def once_more_if_read_only(work: Callable[[], T]) -> T:
+    """Run `work` (one whole transaction); if a read-only connection refused it, run it once
+    more on a fresh one: a connection a reader opened while the database was read-only stays
+    read-only after write permission returns, and WeChat and WeCom re-deliver a message only
+    a few times, so one stale connection must not cost one of those tries (issue 14.2)."""
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not refused_as_read_only(exc):
+            raise
+    return work()
 
 
 class RefusedWrites:

@@ -35,6 +35,7 @@ from bot.wechat.render import combine
 from handlers.inbox import Handled, handle_inbound
 from handlers.messages import Inbound
 from store import wechat as store
+from store.db import once_more_if_read_only
 
 if TYPE_CHECKING:
     from bot.wechat.app import WeChatDesk
@@ -102,7 +103,9 @@ async def receive(desk: WeChatDesk, request: Request) -> Response:
     """Handle one message; answer with the replies if they are ready in time, else "success"."""
     body = await read_body(request, desk.settings.wechat_max_body)
     envelope = open_envelope(desk, request, body)
-    inbound = await asyncio.to_thread(_note_and_translate, desk, envelope.message)
+    inbound = await asyncio.to_thread(
+        once_more_if_read_only, lambda: _note_and_translate(desk, envelope.message)
+    )
     if inbound is None:
         return PlainTextResponse(SUCCESS)
     openid = inbound.chat_id
