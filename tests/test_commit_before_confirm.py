@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from handlers.inbox import write_outbox
 from handlers.messages import Outbound
+from tests.engine_hooks import before_cursor, hook_new_engines
 from tests.fake_telegram import FakeTelegram, TgUser
 from tests.harness import Bot, FakeClock, Owner, seed_examples, settle, start_bot
 from tests.test_webhook import SECRET, hooked
@@ -24,12 +25,17 @@ __all__ = ["hooked"]  # the webhook bot fixture, shared with tests/test_webhook.
 EPISODE = "cannot be committed"
 
 
+@pytest.fixture(autouse=True)
+def _faults_can_be_hooked(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook_new_engines(monkeypatch)
+
+
 class DiskFull:
     """A fault at the database layer: while on, every write fails as on a full disk."""
 
     def __init__(self, engine: Engine) -> None:
         self.on = False
-        event.listen(engine, "before_cursor_execute", self._check)
+        before_cursor(engine, self._check)
 
     def _check(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
@@ -138,7 +144,7 @@ class FailsOneUpdate:
 
     def __init__(self, engine: Engine, update_id: int, times: int) -> None:
         self.update_id, self.times = str(update_id), times
-        event.listen(engine, "before_cursor_execute", self._check)
+        before_cursor(engine, self._check)
 
     def _check(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
         about = self.update_id in repr(params) and "processed_updates" in statement

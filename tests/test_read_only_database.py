@@ -23,14 +23,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 
 from bot.web import webhook_app
-from store import db as store_db
 from store import migrate
 from store.db import READ_ONLY, Database, DatabaseNotWritable
 from store.models import Identity, OutboxMessage, PersonRole, ProcessedUpdate
 from store.staff import create_invite
+from tests.engine_hooks import hook_new_engines, on_connect
 from tests.fake_telegram import FakeTelegram, TgUser
 from tests.fake_wechat import FakeWeChat, WeChatPhone, start_wechat, wechat_settings
 from tests.fake_wechat import text_xml as wechat_text_xml
@@ -38,69 +38,52 @@ from tests.fake_wecom import FakeWeCom, WeComPhone, start_wecom, text_xml, wecom
 from tests.harness import MONDAY_MORNING, FakeClock, run_env, seed_examples, settle, start_bot
 
 
+@pytest.fixture(autouse=True)
+def _faults_can_be_hooked(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook_new_engines(monkeypatch)
+
+
 class ReadOnly:
-    """While on, every new connection is opened read-only (an engine "connect" event); turning
-    it on also drops the pools' connections, so the bot is read-only at once."""
+    """While on, every new connection is opened read-only (a "connect" hook); turning it on
+    also drops the pool's connections, so the bot is read-only at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.on = False
-        self.engines: list[Engine] = []
-
-    def attach(self, engine: Engine) -> None:
-        """Watch a new engine; done as it is made, before any thread connects through it
-        (SQLAlchemy's event lists may not change while another thread runs them)."""
-        event.listen(engine, "connect", self._connect)
-        self.engines.append(engine)
+        self.engine = engine
+        on_connect(engine, self._connect)
 
     def _connect(self, dbapi_conn: Any, _record: Any) -> None:
         if not self.on:
             return
         cur = dbapi_conn.cursor()
-        if "sqlite" in type(dbapi_conn).__module__:
+        if self.engine.dialect.name == "sqlite":
             cur.execute("PRAGMA query_only=ON")
         else:
             cur.execute("SET default_transaction_read_only = on")
         cur.close()
-        if "sqlite" not in type(dbapi_conn).__module__:
+        if self.engine.dialect.name != "sqlite":
             dbapi_conn.commit()
 
     def start(self) -> None:
         """From now on connections cannot write."""
         self.on = True
-        for engine in self.engines:
-            engine.dispose()
+        self.engine.dispose()
 
     def leave_stale_readers(self) -> None:
         """While on: every idle pooled connection is (re)opened read-only and used only to
         read, as the desk's readers (menus, sweeps; reports on SQLite) leave them; none of them
         has refused a write, so none has been dropped, and they stay read-only after `stop`."""
         assert self.on
-        for engine in self.engines:
-            idle = max(1, engine.pool.checkedin())  # type: ignore[attr-defined]
-            readers = [engine.connect().execution_options(**{READ_ONLY: True}) for _ in range(idle)]
-            for reader in readers:
-                reader.exec_driver_sql("SELECT 1")
-            for reader in readers:
-                reader.close()
+        idle = max(1, self.engine.pool.checkedin())  # type: ignore[attr-defined]
+        readers = [self.engine.connect() for _ in range(idle)]
+        for reader in readers:
+            reader.execution_options(**{READ_ONLY: True}).exec_driver_sql("SELECT 1")
+        for reader in readers:
+            reader.close()
 
     def stop(self) -> None:
         """New connections can write again; the old ones stay as they were opened."""
         self.on = False
-
-
-@pytest.fixture
-def fault(monkeypatch: pytest.MonkeyPatch) -> ReadOnly:
-    """A read-only switch attached to every engine the test makes."""
-    switch = ReadOnly()
-    make_engine = store_db.make_engine
-
-    def watched(url: str) -> Engine:
-        engine = make_engine(url)
-        switch.attach(engine)
-        return engine
-
-    monkeypatch.setattr(store_db, "make_engine", watched)
-    return switch
 
 
 def _read_only_url(db_url: str, tmp_path: Path) -> str:
@@ -144,13 +127,14 @@ def test_run_refuses_a_read_only_database(
     assert not fake_tg.calls_of("getUpdates")  # it never started polling
 
 
-def test_the_probe_tells_a_writable_database(db_url: str, fault: ReadOnly) -> None:
+def test_the_probe_tells_a_writable_database(db_url: str) -> None:
     """check_writable passes on a writable database and changes nothing."""
     migrate.upgrade(db_url)
     revision = migrate.current_revision(db_url)
     db = Database(db_url, FakeClock(MONDAY_MORNING))
     try:
         db.check_writable()
+        fault = ReadOnly(db.engine)
         fault.start()
         with pytest.raises(DatabaseNotWritable):
             db.check_writable()
@@ -162,12 +146,13 @@ def test_the_probe_tells_a_writable_database(db_url: str, fault: ReadOnly) -> No
 
 
 async def test_writes_resume_when_permissions_return(
-    fake_tg: FakeTelegram, db_url: str, clock: FakeClock, fault: ReadOnly
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
 ) -> None:
     """An owner writes while the database is read-only: no answer, nothing confirmed, health
     503; once it is writable again the owner is answered once and health says ok."""
     bot = await start_bot(fake_tg, db_url, clock)
     seed_examples(bot.services)
+    fault = ReadOnly(bot.services.db.engine)
     app = webhook_app(bot.desk)
     owner = TgUser(8301, "Owner", "en")
     try:
@@ -198,7 +183,7 @@ async def test_writes_resume_when_permissions_return(
 
 
 async def test_wecom_callback_is_sent_again_when_the_database_takes_no_writes(
-    fake_tg: FakeTelegram, db_url: str, clock: FakeClock, fault: ReadOnly
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
 ) -> None:
     """A WeCom callback that cannot be stored is answered 503, not 200: WeCom re-delivers on
     anything but 200 (an empty 200 would tell it the message was taken). A staff member's
@@ -207,6 +192,7 @@ async def test_wecom_callback_is_sent_again_when_the_database_takes_no_writes(
     with FakeWeCom() as fake:
         bot = await start_bot(fake_tg, db_url, clock, **wecom_settings(fake))
         side = await start_wecom(bot, fake)
+        fault = ReadOnly(bot.services.db.engine)
         services = bot.services
         try:
             with services.db.unit_of_work() as uow:
@@ -250,7 +236,7 @@ async def test_wecom_callback_is_sent_again_when_the_database_takes_no_writes(
 
 
 async def test_wechat_message_is_answered_503_while_the_database_takes_no_writes(
-    fake_tg: FakeTelegram, db_url: str, clock: FakeClock, fault: ReadOnly
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock
 ) -> None:
     """The Official Account's webhook answers a message it could not store 503 (one log line,
     no traceback), like WeCom's callback; WeChat's retry once writes work is answered with the
@@ -258,6 +244,7 @@ async def test_wechat_message_is_answered_503_while_the_database_takes_no_writes
     with FakeWeChat() as fake:
         bot = await start_bot(fake_tg, db_url, clock, **wechat_settings(fake))
         side = await start_wechat(bot, fake)
+        fault = ReadOnly(bot.services.db.engine)
         try:
             phone = WeChatPhone(side.url, bot.services.clock)
             xml = wechat_text_xml("o-follower-1", "/help", 8_400_000_000_001, phone.now())
@@ -284,17 +271,14 @@ async def test_wechat_message_is_answered_503_while_the_database_takes_no_writes
 
 
 async def test_a_reply_sent_while_writes_are_refused_is_not_sent_again(
-    fake_tg: FakeTelegram,
-    db_url: str,
-    clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,
-    fault: ReadOnly,
+    fake_tg: FakeTelegram, db_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Issue 14: a reply goes out just as the database turns read-only, so its "sent" mark
     cannot be written, and the window outlasts its lease. The sender keeps trying the mark
     (it knows the message went out) instead of letting the row be sent a second time; the
     outbox and the timers say so in one line per episode, without tracebacks."""
     bot = await start_bot(fake_tg, db_url, clock, scheduler_enabled=True, sweep_seconds=0.2)
+    fault = ReadOnly(bot.services.db.engine)
     owner = TgUser(8302, "Owner", "en")
     fake_tg.delay("sendMessage", 1.5, chat_id=owner.id)  # the send is in flight ...
     try:
