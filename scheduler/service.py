@@ -40,6 +40,7 @@ class DeskScheduler:
         self.on_work = on_work  # e.g. wake the outbox sender
         self._apscheduler: AsyncIOScheduler | None = None
         self._busy = asyncio.Lock()
+        self._running: set[asyncio.Task[None]] = set()  # scheduled sweeps in flight
         self._refused = RefusedWrites(log, "timers")
 
     def start(self) -> None:
@@ -94,12 +95,19 @@ class DeskScheduler:
     async def _scheduled_sweep(self) -> None:
         """A sweep APScheduler runs; while the database refuses writes it tries again at the
         next one and says so once (APScheduler would log a traceback every second)."""
+        # a stop waits for it (below) rather than leaving it to be cancelled half-way at exit,
+        # which APScheduler logged as an ERROR with a CancelledError traceback
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
         try:
             await self.plan_and_sweep()
         except Exception as exc:
             if not self._refused.caught(exc):
                 raise
             return
+        finally:
+            self._running.discard(task)
         self._refused.worked()
 
     async def plan_and_sweep(self) -> SweepResult:
@@ -117,6 +125,9 @@ class DeskScheduler:
     async def stop(self) -> None:
         """Stop the jobs and wait for a sweep in flight to finish its transaction."""
         if self._apscheduler is not None:
+            self._apscheduler.pause()  # no new runs; its shutdown would cancel the one in flight
+            if self._running:
+                await asyncio.wait(set(self._running))
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
         async with self._busy:

@@ -5,10 +5,13 @@ reports are planned once per period, and the progress watch (R33) escalates step
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from scheduler.plan import ReportTimes, plan_reports
@@ -193,3 +196,34 @@ async def test_reports_follow_the_desk_clock_not_the_wall_clock(
     finally:
         await bot.stop()
     assert len(said_to(fake_tg, mgr.chat_id, "📊 Daily digest for 2026-11-23")) == 1
+
+
+async def test_stop_waits_for_the_catch_up_sweep_in_flight(
+    fake_tg: FakeTelegram,
+    db_url: str,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A SIGTERM just after start-up, while the catch-up sweep plans the reports: the stop
+    waits for it to finish its transaction and sweep, instead of leaving it to be cancelled
+    half-way at exit (APScheduler logged that as an ERROR with a CancelledError traceback)."""
+    from scheduler import service
+
+    steps: list[str] = []
+
+    def slow_plan(*args: Any, **kwargs: Any) -> list[str]:
+        steps.append("planning")
+        time.sleep(0.5)  # the sweep's thread is busy when the stop comes
+        added = plan_reports(*args, **kwargs)
+        steps.append("planned")
+        return added
+
+    monkeypatch.setattr(service, "plan_reports", slow_plan)
+    bot = await start_bot(fake_tg, db_url, clock, **FAST)
+    try:
+        await wait_for(lambda: steps)
+    finally:
+        await bot.stop()
+    assert steps[:2] == ["planning", "planned"]
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
