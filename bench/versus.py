@@ -286,6 +286,16 @@ def prepare(url: str, units: Path = EXAMPLE_UNITS) -> None:
         db.dispose()
 
 
+def byte_compile() -> None:
+    """Write the desk's bytecode as `pip install` does for a deployed desk: with
+    PYTHONDONTWRITEBYTECODE set (as on this machine), an edited tree is compiled from source at
+    every start, ~0.3 s of start-up that no deployment pays."""
+    import compileall
+
+    for package in ("bot", "handlers", "store", "scheduler"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
 async def measure(
     program: Program,
     people: list[Owner],
@@ -300,6 +310,7 @@ async def measure(
     steps, the first within `arrive` seconds), wait up to `drain` seconds for the outbox to
     empty, fill its figures and calls; with `profile` (a folder), py-spy samples the bot while
     the owners walk."""
+    byte_compile()
     with FakeTelegram() as fake:
         env = {
             **os.environ,
