@@ -71,7 +71,12 @@ def _joined(note: Outbound, later: Outbound) -> Outbound:
     """The note's words, a blank line, and the later message with all it carries."""
     # a contact keyboard replaces the old keyboard anyway; otherwise the note's removal stays
     remove = (note.remove_keyboard or later.remove_keyboard) and not later.ask_contact
-    return replace(later, text=f"{note.text}{GAP}{later.text}", remove_keyboard=remove)
+    return replace(
+        later,
+        text=f"{note.text}{GAP}{later.text}",
+        remove_keyboard=remove,
+        note_chars=len(note.text) + len(GAP) + later.note_chars,
+    )
 
 
 def _fits(channel: str, message: Outbound) -> bool:

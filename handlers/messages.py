@@ -83,6 +83,9 @@ class Outbound:
     photo: str | None = None
     edit_message_id: str | None = None  # edit an earlier message instead of sending
     upload: Upload | None = None  # a file made by the desk (chart, report), sent with the text
+    # how many leading characters of `text` are notes joined in front of it (issue 15.2): a
+    # WeCom card titles itself with the question after them, not with the note
+    note_chars: int = 0
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON-able form stored in the outbox."""
@@ -90,7 +93,7 @@ class Outbound:
         if self.upload is not None:
             data = base64.b64encode(self.upload.data).decode("ascii")
             upload = {"kind": self.upload.kind, "filename": self.upload.filename, "data": data}
-        return {
+        payload: dict[str, Any] = {
             "upload": upload,
             "text": self.text,
             "buttons": [[[b.label, b.data] for b in row] for row in self.buttons],
@@ -99,6 +102,9 @@ class Outbound:
             "photo": self.photo,
             "edit_message_id": self.edit_message_id,
         }
+        if self.note_chars:
+            payload["note_chars"] = self.note_chars
+        return payload
 
     @classmethod
     def from_payload(cls, chat_id: str, payload: dict[str, Any]) -> Outbound:
@@ -112,4 +118,5 @@ class Outbound:
             photo=payload.get("photo"),
             edit_message_id=payload.get("edit_message_id"),
             upload=Upload.from_payload(payload.get("upload")),
+            note_chars=int(payload.get("note_chars") or 0),
         )

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.wechat.render import TEXT_LIMIT, render
-from bot.wecom.render import CARD_BUTTONS, SUBTITLE_CHARS, TEXT_BYTES, text_of
+from bot.wecom.render import CARD_BUTTONS, SUBTITLE_CHARS, TEXT_BYTES, card_of, text_of
 from handlers.joined_replies import (
     NUMBERED_BYTES,
     TELEGRAM_CHARS,
@@ -50,9 +50,7 @@ async def test_a_whole_repair_takes_fewer_api_calls(db_url: str, tmp_path: Path)
     question, and the poor rating's apology and the comment question, are one message each:
     the owner gets 13 sends, was 15; 59 Bot API calls in all, was 61."""
     _, counts = await whole_repair("en", tmp_path, db_url=db_url)
-    total = sum(
-        sum(bucket.values()) for bucket in (counts.sent, counts.edited, counts.answered)
-    )
+    total = sum(sum(bucket.values()) for bucket in (counts.sent, counts.edited, counts.answered))
     assert counts.sent["Owner"] <= 13, counts
     assert total <= 59, counts
     assert counts.answered["Owner"] == 13  # every press still answered once
@@ -187,6 +185,23 @@ def test_numbered_channels_keep_the_joined_message_whole() -> None:
     assert join_replies("wecom", [long_note, ask]) == [long_note, ask]  # a card: 600 at most
 
 
+def test_a_wecom_card_is_titled_with_the_question_not_the_joined_note() -> None:
+    """On WeCom a message with a few buttons is a card whose title is its first line: after a
+    join that is the question, with the notes under it, also after the outbox's JSON."""
+    ask = question("wanggong", "R-7 · Leaking pipe\nRoom 3-1-502\nTake this job?", "Take", "Skip")
+    (joined,) = join_replies("wecom", [note("wanggong", CHOOSE), ask])
+    joined = Outbound.from_payload("wanggong", joined.to_payload())
+    card = card_of(joined, "task-1")["template_card"]
+    assert card["main_title"]["title"] == "R-7 · Leaking pipe"
+    assert card["sub_title_text"] == f"{CHOOSE}\n\nRoom 3-1-502\nTake this job?"
+    (twice,) = join_replies("wecom", [note("wanggong", "Hello."), note("wanggong", CHOOSE), ask])
+    assert card_of(twice, "task-2")["template_card"]["main_title"]["title"] == "R-7 · Leaking pipe"
+    plain = card_of(ask, "task-3")["template_card"]  # nothing joined: as before
+    assert plain["main_title"]["title"] == "R-7 · Leaking pipe"
+    assert plain["sub_title_text"] == "Room 3-1-502\nTake this job?"
+    assert "note_chars" not in ask.to_payload()  # the outbox JSON of other messages is as it was
+
+
 kinds = st.sampled_from(["note", "removal", "question", "contact", "photo", "edit"])
 replies_strategy = st.lists(
     st.tuples(st.sampled_from(["a", "b"]), kinds, st.integers(min_value=0, max_value=3000)),
@@ -225,5 +240,6 @@ def test_joining_keeps_every_word_in_order_per_chat(
     for message in joined:
         assert len(message.text.encode("utf-16-le")) // 2 <= TELEGRAM_CHARS or message in replies
         assert not (message.remove_keyboard and message.buttons)
+        assert message.text[message.note_chars :] in [m.text for m in replies]  # the last one
     kept = [m for m in replies if m.buttons or m.photo or m.edit_message_id or m.ask_contact]
     assert len(joined) >= len(kept)

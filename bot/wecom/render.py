@@ -41,10 +41,12 @@ def text_of(message: Outbound, language: str) -> str:
 
 def card_of(message: Outbound, task_id: str) -> dict[str, Any]:
     """A button_interaction template card: the first line as title, the rest below it, each
-    button's key its callback data (it comes back as the event's EventKey)."""
-    lines = message.text.strip().split("\n")
+    button's key its callback data (it comes back as the event's EventKey); a note joined in
+    front (Outbound.note_chars) goes below the title, which is the question's first line."""
+    note = message.text[: message.note_chars].strip()
+    lines = message.text[message.note_chars :].strip().split("\n")
     title = lines[0].strip() or "-"
-    rest = "\n".join(lines[1:]).strip()
+    rest = "\n\n".join(part for part in (note, "\n".join(lines[1:]).strip()) if part)
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "main_title": {"title": cut(title, TITLE_CHARS)},
