@@ -25,6 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+from bot.telegram.commands import chat_commands, staff_chats
 from bot.web import webhook_app
 from store import migrate
 from store.db import READ_ONLY, Database, DatabaseNotWritable
@@ -141,6 +142,21 @@ def test_the_probe_tells_a_writable_database(db_url: str) -> None:
         fault.stop()
         db.check_writable()  # the read-only connection was dropped, not kept in the pool
         assert revision and migrate.current_revision(db_url) == revision
+    finally:
+        db.dispose()
+
+
+def test_command_lists_are_read_while_the_database_takes_no_writes(db_url: str) -> None:
+    """The command lists only read the staff: they are read in a transaction that takes no
+    write lock, so a start on a database that just turned read-only still sets them (a write
+    transaction on SQLite failed, and the start-up task died with a traceback)."""
+    migrate.upgrade(db_url)
+    db = Database(db_url, FakeClock(MONDAY_MORNING))
+    try:
+        fault = ReadOnly(db.engine)
+        fault.start()
+        assert staff_chats(db) == [] and chat_commands(db, "8303") is None
+        fault.stop()
     finally:
         db.dispose()
 

@@ -10,6 +10,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
@@ -31,8 +32,7 @@ def _commands(listed: Listed) -> list[BotCommand]:
 
 def staff_chats(db: Database) -> list[tuple[str, Listed]]:
     """(chat id, commands) of every staff member's Telegram private chat."""
-    with db.unit_of_work() as uow:
-        session = uow.session
+    with db.read_only() as session:  # reads only: no write lock, works on a read-only database
         query = (
             select(Identity.external_id, Person)
             .join(Person, Person.id == Identity.person_id)
@@ -50,8 +50,7 @@ def staff_chats(db: Database) -> list[tuple[str, Listed]]:
 def chat_commands(db: Database, chat_id: str) -> Listed | None:
     """The commands of one private chat's person, or None when they hold no staff role (the
     all-private-chats list already fits them)."""
-    with db.unit_of_work() as uow:
-        session = uow.session
+    with db.read_only() as session:
         person = session.scalar(
             select(Person)
             .join(Identity, Identity.person_id == Person.id)
@@ -114,6 +113,8 @@ class CommandLists:
                 )
         except (TelegramError, ValueError):
             log.warning("could not set the command lists", exc_info=True)
+        except SQLAlchemyError as exc:  # the database is down: the lists wait for the next start
+            log.warning("could not read the staff for the command lists (%s)", _first_line(exc))
 
     async def _refresh(self, chat_id: str) -> None:
         try:
@@ -124,3 +125,10 @@ class CommandLists:
                 )
         except (TelegramError, ValueError):
             log.warning("could not set the command list of chat %s", chat_id, exc_info=True)
+        except SQLAlchemyError as exc:
+            log.warning("could not read chat %s's command list (%s)", chat_id, _first_line(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    """The error in one line, for a log that is not about a bug."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]

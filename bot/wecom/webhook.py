@@ -31,7 +31,7 @@ from bot.wecom.inbound import to_inbound
 from handlers.inbox import Handled, handle_inbound
 from handlers.messages import Inbound
 from store import wecom as store
-from store.db import cannot_write
+from store.db import cannot_write, once_more_if_read_only
 
 if TYPE_CHECKING:
     from bot.wecom.app import WeComDesk
@@ -78,7 +78,7 @@ async def receive(desk: WeComDesk, request: Request) -> Response:
     503 when it was not stored because the database takes no writes, so WeCom sends it again."""
     body = await read_body(request, desk.settings.wecom_max_body)
     data = open_message(desk, request, body)
-    inbound = await asyncio.to_thread(_translate, desk, data)
+    inbound = await asyncio.to_thread(once_more_if_read_only, lambda: _translate(desk, data))
     if inbound is None:
         return PlainTextResponse("")
     work = asyncio.ensure_future(asyncio.to_thread(handle_inbound, desk.db, desk.desk, inbound))
