@@ -51,6 +51,11 @@ def once_more_if_read_only(work: Callable[[], T]) -> T:
     return work()
 
 
+def first_line(exc: BaseException) -> str:
+    """A database error in one line, for a log that is not about a bug (no traceback)."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
 class RefusedWrites:
     """An episode of the database refusing writes, logged once when it starts and once when it
     ends instead of a traceback on every retry (a 15 s read-only window logged 114)."""
@@ -66,7 +71,7 @@ class RefusedWrites:
             return False
         if not self.refused:
             self.refused = True
-            reason = str(exc).splitlines()[0][:200]
+            reason = first_line(exc)
             self.logger.error("%s: the database takes no writes (%s); retrying", self.what, reason)
         return True
 

@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 from bot.telegram.inbound import CHANNEL
 from handlers.i18n import LANGUAGES
 from handlers.menu import command_list
-from store.db import Database
+from store.db import Database, first_line
 from store.models import Identity, Person, PersonRole
 from store.people import has_home, roles_of
 
@@ -114,7 +114,7 @@ class CommandLists:
         except (TelegramError, ValueError):
             log.warning("could not set the command lists", exc_info=True)
         except SQLAlchemyError as exc:  # the database is down: the lists wait for the next start
-            log.warning("could not read the staff for the command lists (%s)", _first_line(exc))
+            log.warning("could not read the staff for the command lists (%s)", first_line(exc))
 
     async def _refresh(self, chat_id: str) -> None:
         try:
@@ -126,9 +126,4 @@ class CommandLists:
         except (TelegramError, ValueError):
             log.warning("could not set the command list of chat %s", chat_id, exc_info=True)
         except SQLAlchemyError as exc:
-            log.warning("could not read chat %s's command list (%s)", chat_id, _first_line(exc))
-
-
-def _first_line(exc: BaseException) -> str:
-    """The error in one line, for a log that is not about a bug."""
-    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            log.warning("could not read chat %s's command list (%s)", chat_id, first_line(exc))
